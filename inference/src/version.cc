@@ -1,0 +1,7 @@
+#include "inference/version.h"
+
+namespace inference {
+
+const char* Version() { return "0.1.0"; }
+
+}  // namespace inference
