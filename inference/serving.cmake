@@ -1,0 +1,7 @@
+# Serving part of inference/: KV block manager, scheduler, sampling, engine
+# step loop; and the assistant-worker binary (only when gRPC is available).
+target_sources(inference PRIVATE
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/serving/kv_blocks.cc
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/serving/scheduler.cc
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/serving/sampler.cc
+)

@@ -1,0 +1,8 @@
+# Tests of the serving part: block manager, scheduler, sampler (pure logic),
+# and the engine on the real stories260K model.
+assistant_add_test(inference_serving_logic_test
+  SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/serving/kv_blocks_test.cc
+          ${CMAKE_CURRENT_SOURCE_DIR}/serving/scheduler_test.cc
+          ${CMAKE_CURRENT_SOURCE_DIR}/serving/sampler_test.cc
+  LIBS inference
+  TIMEOUT 60)
