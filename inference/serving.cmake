@@ -5,3 +5,7 @@ target_sources(inference PRIVATE
   ${CMAKE_CURRENT_SOURCE_DIR}/src/serving/scheduler.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/src/serving/sampler.cc
 )
+target_sources(inference PRIVATE
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/serving/utf8.cc
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/serving/engine.cc
+)
