@@ -100,8 +100,7 @@ class GenerationStream {
   Wait NextFor(GenerateEvent* event, std::chrono::microseconds timeout);
   void Cancel();
 
- private:
-  friend class Engine;
+  // Shared between the stream and the engine thread (internal).
   struct Channel {
     std::mutex mu;
     std::condition_variable cv;
@@ -109,6 +108,9 @@ class GenerationStream {
     bool closed = false;               // final event queued; guarded by mu
     bool delivered_final = false;      // consumer side only
   };
+
+ private:
+  friend class Engine;
   GenerationStream(Engine* engine, uint64_t id, std::shared_ptr<Channel> channel)
       : engine_(engine), id_(id), channel_(std::move(channel)) {}
 
