@@ -69,13 +69,16 @@ struct Timings {
 };
 
 struct GenerateEvent {
-  enum class Kind { kToken, kFinished };
+  // kStarted once, when the request is first scheduled (usage.prompt_tokens
+  // and usage.cached_prompt_tokens set); then kToken*; then kFinished once.
+  // A request cancelled or refused before it was scheduled has no kStarted.
+  enum class Kind { kStarted, kToken, kFinished };
   Kind kind = Kind::kToken;
   // kToken. token == -1: no new token, only text released at the end (held
   // back while it could have begun a stop string or a UTF-8 character).
   int32_t token = -1;
   std::string text;            // may be empty (held back: partial UTF-8 or stop prefix)
-  // kFinished
+  // kFinished (usage also in kStarted)
   FinishReason reason = FinishReason::kStop;
   common::Status error;        // set when reason == kError
   Usage usage;

@@ -237,6 +237,10 @@ void Engine::Step(std::unique_lock<std::mutex>& lock) {
     if (req->first_scheduled_us < 0) {
       req->first_scheduled_us = t0;
       req->usage.cached_prompt_tokens = s.start_pos;
+      GenerateEvent ev;
+      ev.kind = GenerateEvent::Kind::kStarted;
+      ev.usage = req->usage;
+      Push(*req->channel, std::move(ev), false);
     }
     if (static_cast<size_t>(s.start_pos) < req->prompt_len) {
       prompt_tokens_computed_ += static_cast<int64_t>(s.tokens.size());

@@ -22,6 +22,7 @@ struct Result {
   std::string text;
   GenerateEvent final;
   int events = 0;
+  bool started = false;
 };
 
 Result Collect(GenerationStream& stream) {
@@ -32,6 +33,11 @@ Result Collect(GenerationStream& stream) {
     if (ev.kind == GenerateEvent::Kind::kFinished) {
       r.final = ev;
       break;
+    }
+    if (ev.kind == GenerateEvent::Kind::kStarted) {
+      EXPECT_EQ(r.events, 1) << "kStarted must come first";
+      r.started = true;
+      continue;
     }
     if (ev.token >= 0) r.tokens.push_back(ev.token);
     r.text += ev.text;
@@ -80,6 +86,7 @@ TEST(EngineTest, GreedyRequestStreamsTheModelsTokensAndEndsWithLength) {
   EXPECT_EQ(r.final.reason, FinishReason::kLength);
   EXPECT_EQ(r.final.usage.prompt_tokens, 7);
   EXPECT_EQ(r.final.usage.completion_tokens, 12);
+  EXPECT_TRUE(r.started);
   GenerateEvent ev;
   EXPECT_FALSE(stream->Next(&ev));  // nothing after the final event
   const auto stats = engine->Stats();
@@ -228,6 +235,8 @@ TEST(EngineTest, CancelDuringAStepEndsTheStreamAndFreesItsBlocks) {
   EXPECT_TRUE(engine->Cancel(stream->id()));
   EXPECT_FALSE(engine->Cancel(stream->id()));
   GenerateEvent ev;
+  ASSERT_TRUE(stream->Next(&ev));
+  EXPECT_EQ(ev.kind, GenerateEvent::Kind::kStarted);
   ASSERT_TRUE(stream->Next(&ev));
   EXPECT_EQ(ev.kind, GenerateEvent::Kind::kFinished);
   EXPECT_EQ(ev.reason, FinishReason::kCancelled);
