@@ -9,6 +9,7 @@ assistant_add_test(inference_serving_logic_test
 assistant_add_test(inference_engine_test
   SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/serving/engine_test.cc
           ${CMAKE_CURRENT_SOURCE_DIR}/serving/utf8_test.cc
+          ${CMAKE_CURRENT_SOURCE_DIR}/serving/token_text_test.cc
   LIBS inference
   TIMEOUT 60)
 target_include_directories(inference_engine_test PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/../../inference/src)
