@@ -18,6 +18,9 @@
 
 namespace inference {
 
+using common::Status;
+using common::StatusOr;
+
 class GgufFile;  // inference/gguf.h
 
 struct ModelOptions {
