@@ -26,3 +26,13 @@ set_source_files_properties(
   ${CMAKE_CURRENT_LIST_DIR}/src/backend/cpu/cpu_backend.cc
   ${CMAKE_CURRENT_LIST_DIR}/src/backend/cpu/thread_pool.cc
   PROPERTIES COMPILE_OPTIONS "${_engine_kernel_opts}")
+
+target_sources(inference PRIVATE
+  ${CMAKE_CURRENT_LIST_DIR}/src/arch/model.cc
+  ${CMAKE_CURRENT_LIST_DIR}/src/arch/blocks.cc
+  ${CMAKE_CURRENT_LIST_DIR}/src/arch/moe.cc
+  ${CMAKE_CURRENT_LIST_DIR}/src/arch/llama.cc
+  ${CMAKE_CURRENT_LIST_DIR}/src/arch/qwen2.cc
+  ${CMAKE_CURRENT_LIST_DIR}/src/arch/qwen3.cc
+  ${CMAKE_CURRENT_LIST_DIR}/src/arch/deepseek2.cc
+)

@@ -5,3 +5,7 @@ assistant_add_test(engine_kernels_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/engine/kernels_test.cc
   LIBS inference)
 target_include_directories(engine_kernels_test PRIVATE ${_engine_src})
+
+assistant_add_test(engine_stories_greedy_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/engine/stories_greedy_test.cc
+  LIBS inference)

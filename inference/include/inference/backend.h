@@ -91,6 +91,9 @@ struct MoeRouting {
   float scale = 1.0f;      // multiply the selected weights
 };
 
+// Element type of the paged KV cache.
+enum class KvCacheType { kF16, kF32 };
+
 struct AttentionParams {
   int layer = 0;
   int n_head = 0;
@@ -129,10 +132,11 @@ class Backend {
   virtual Status Synchronize() = 0;
 
   // --- Paged KV cache ------------------------------------------------------------------------
-  // Per layer, per block, block_size tokens of (k_width + v_width) floats.
-  virtual Status AllocateKvCache(int n_layer, int num_blocks, int block_size, int k_width,
-                                 int v_width) = 0;
-  virtual size_t KvBytesPerBlock(int n_layer, int block_size, int k_width, int v_width) const = 0;
+  // Per layer, per block, block_size tokens of (k_width + v_width) elements of `type`.
+  virtual Status AllocateKvCache(KvCacheType type, int n_layer, int num_blocks, int block_size,
+                                 int k_width, int v_width) = 0;
+  virtual size_t KvBytesPerBlock(KvCacheType type, int n_layer, int block_size, int k_width,
+                                 int v_width) const = 0;
   virtual Status CopyKvBlock(int src_block, int dst_block) = 0;
 
   // --- Step ---------------------------------------------------------------------------------
@@ -165,6 +169,8 @@ class Backend {
   virtual void Add(TensorView x, TensorView y) = 0;
   // dst = src (same shape; views may be strided).
   virtual void Copy(TensorView src, TensorView dst) = 0;
+  // x = 1 / (1 + exp(-x)) element-wise, in place.
+  virtual void Sigmoid(TensorView x) = 0;
   // dst *= s for every row r by scalar (per-row scales given as a [rows, 1] view).
   virtual void ScaleRows(TensorView scales, TensorView dst) = 0;
 

@@ -132,22 +132,25 @@ class CpuBackend final : public Backend {
 
   // --- KV cache ------------------------------------------------------------------------------
 
-  size_t KvBytesPerBlock(int n_layer, int block_size, int k_width, int v_width) const override {
-    return static_cast<size_t>(n_layer) * block_size * (k_width + v_width) * sizeof(float);
+  size_t KvBytesPerBlock(KvCacheType type, int n_layer, int block_size, int k_width,
+                         int v_width) const override {
+    return static_cast<size_t>(n_layer) * block_size * (k_width + v_width) * ElementBytes(type);
   }
 
-  Status AllocateKvCache(int n_layer, int num_blocks, int block_size, int k_width,
-                         int v_width) override {
+  Status AllocateKvCache(KvCacheType type, int n_layer, int num_blocks, int block_size,
+                         int k_width, int v_width) override {
     if (n_layer <= 0 || num_blocks <= 0 || block_size <= 0 || k_width <= 0 || v_width <= 0) {
       return common::InvalidArgumentError("KV cache dimensions must be positive");
     }
-    const size_t bytes = KvBytesPerBlock(n_layer, block_size, k_width, v_width) * num_blocks;
+    const size_t bytes = KvBytesPerBlock(type, n_layer, block_size, k_width, v_width) * num_blocks;
+    kv_.reset();
     kv_.reset(AlignedAlloc(bytes));
     if (!kv_) {
       return common::ResourceExhaustedError("cannot allocate a KV cache of " +
                                             std::to_string(bytes) + " bytes");
     }
-    // Untouched pages stay unbacked until a sequence writes them.
+    // Pages stay unbacked until a sequence writes them, so resident memory follows use.
+    kv_type_ = type;
     kv_layers_ = n_layer;
     kv_blocks_ = num_blocks;
     kv_block_size_ = block_size;
@@ -161,10 +164,7 @@ class CpuBackend final : public Backend {
     if (src < 0 || src >= kv_blocks_ || dst < 0 || dst >= kv_blocks_) {
       return common::OutOfRangeError("KV block id out of range");
     }
-    const size_t floats = static_cast<size_t>(kv_block_size_) * (kv_k_width_ + kv_v_width_);
-    for (int l = 0; l < kv_layers_; ++l) {
-      std::memcpy(KvBlock(l, dst), KvBlock(l, src), floats * sizeof(float));
-    }
+    for (int l = 0; l < kv_layers_; ++l) std::memcpy(KvBlock(l, dst), KvBlock(l, src), BlockBytes());
     return common::OkStatus();
   }
 
@@ -296,15 +296,26 @@ class CpuBackend final : public Backend {
     const int kw = p.n_head_kv * p.head_dim_k;
     const int vw = p.n_head_kv * p.head_dim_v;
     // 1. Store the step's keys and values at their positions.
+    const bool f16 = kv_type_ == KvCacheType::kF16;
     for (int64_t r = 0; r < q.rows; ++r) {
       const SeqInfo& s = seqs_[row_seq_[r]];
-      float* kd = KvRow(p.layer, s, positions_[r]);
-      std::memcpy(kd, k.data + r * k.stride, kw * sizeof(float));
-      std::memcpy(kd + kv_k_width_, v.data + r * v.stride, vw * sizeof(float));
+      uint8_t* kd = KvRow(p.layer, s, positions_[r]);
+      uint8_t* vd = kd + kv_k_width_ * ElementBytes(kv_type_);
+      if (f16) {
+        kernels_.to_f16(k.data + r * k.stride, reinterpret_cast<uint16_t*>(kd), kw);
+        kernels_.to_f16(v.data + r * v.stride, reinterpret_cast<uint16_t*>(vd), vw);
+      } else {
+        std::memcpy(kd, k.data + r * k.stride, kw * sizeof(float));
+        std::memcpy(vd, v.data + r * v.stride, vw * sizeof(float));
+      }
     }
-    // 2. Attend: one task per (row, head).
+    // 2. Attend: one task per (row, head); softmax over the sequence's positions 0..pos.
     const int group = p.n_head / p.n_head_kv;
     const int64_t tasks = q.rows * p.n_head;
+    const size_t esize = ElementBytes(kv_type_);
+    const size_t k_off = static_cast<size_t>(p.head_dim_k) * esize;  // per kv head
+    const size_t v_off = kv_k_width_ * esize;
+    const size_t v_head = static_cast<size_t>(p.head_dim_v) * esize;
     pool_.ParallelFor(tasks, 4, [&](int64_t b, int64_t e, int thread) {
       for (int64_t t = b; t < e; ++t) {
         const int64_t r = t / p.n_head;
@@ -318,8 +329,14 @@ class CpuBackend final : public Backend {
         const float* qh = q.data + r * q.stride + h * p.head_dim_k;
         float max_score = -std::numeric_limits<float>::infinity();
         for (int j = 0; j < n_pos; ++j) {
-          const float* kr = KvRow(p.layer, s, j) + hk * p.head_dim_k;
-          scores[j] = kernels_.dot_ff(qh, kr, p.head_dim_k) * p.scale;
+          const uint8_t* kr = KvRow(p.layer, s, j) + hk * k_off;
+          float dot;
+          if (f16) {
+            kernels_.dot_f16(p.head_dim_k, kr, qh, 0, 1, &dot);
+          } else {
+            dot = kernels_.dot_ff(qh, reinterpret_cast<const float*>(kr), p.head_dim_k);
+          }
+          scores[j] = dot * p.scale;
           max_score = std::max(max_score, scores[j]);
         }
         float sum = 0.0f;
@@ -329,8 +346,12 @@ class CpuBackend final : public Backend {
         }
         std::fill(acc, acc + p.head_dim_v, 0.0f);
         for (int j = 0; j < n_pos; ++j) {
-          const float* vr = KvRow(p.layer, s, j) + kv_k_width_ + hk * p.head_dim_v;
-          kernels_.axpy(scores[j], vr, acc, p.head_dim_v);
+          const uint8_t* vr = KvRow(p.layer, s, j) + v_off + hk * v_head;
+          if (f16) {
+            kernels_.axpy_f16(scores[j], reinterpret_cast<const uint16_t*>(vr), acc, p.head_dim_v);
+          } else {
+            kernels_.axpy(scores[j], reinterpret_cast<const float*>(vr), acc, p.head_dim_v);
+          }
         }
         float* o = out.data + r * out.stride + h * p.head_dim_v;
         const float inv = 1.0f / sum;
@@ -361,6 +382,13 @@ class CpuBackend final : public Backend {
   void Copy(TensorView src, TensorView dst) override {
     for (int64_t r = 0; r < src.rows; ++r) {
       std::memcpy(dst.data + r * dst.stride, src.data + r * src.stride, src.cols * sizeof(float));
+    }
+  }
+
+  void Sigmoid(TensorView x) override {
+    for (int64_t r = 0; r < x.rows; ++r) {
+      float* o = x.data + r * x.stride;
+      for (int64_t i = 0; i < x.cols; ++i) o[i] = 1.0f / (1.0f + std::exp(-o[i]));
     }
   }
 
@@ -444,16 +472,19 @@ class CpuBackend final : public Backend {
     size_t table_offset;  // into tables_
   };
 
-  float* KvBlock(int layer, int block) {
-    const size_t block_floats = static_cast<size_t>(kv_block_size_) * (kv_k_width_ + kv_v_width_);
-    return static_cast<float*>(kv_.get()) +
-           (static_cast<size_t>(layer) * kv_blocks_ + block) * block_floats;
+  static size_t ElementBytes(KvCacheType t) {
+    return t == KvCacheType::kF16 ? sizeof(uint16_t) : sizeof(float);
   }
-  // K of position `pos` of sequence s; its V follows at + kv_k_width_.
-  float* KvRow(int layer, const SeqInfo& s, int pos) {
+  size_t RowBytes() const { return (kv_k_width_ + kv_v_width_) * ElementBytes(kv_type_); }
+  size_t BlockBytes() const { return RowBytes() * kv_block_size_; }
+  uint8_t* KvBlock(int layer, int block) {
+    return static_cast<uint8_t*>(kv_.get()) +
+           (static_cast<size_t>(layer) * kv_blocks_ + block) * BlockBytes();
+  }
+  // K of position `pos` of sequence s; its V follows after k_width elements.
+  uint8_t* KvRow(int layer, const SeqInfo& s, int pos) {
     const int block = tables_[s.table_offset + pos / kv_block_size_];
-    return KvBlock(layer, block) +
-           static_cast<size_t>(pos % kv_block_size_) * (kv_k_width_ + kv_v_width_);
+    return KvBlock(layer, block) + static_cast<size_t>(pos % kv_block_size_) * RowBytes();
   }
 
   void MatMulRows(const CpuWeight& w, int64_t mat, TensorView x, TensorView y,
@@ -500,8 +531,9 @@ class CpuBackend final : public Backend {
   const Kernels& kernels_;
   ThreadPool pool_;
 
-  // Paged KV cache: [layer][block][slot][k_width | v_width] floats.
+  // Paged KV cache: [layer][block][slot][k_width | v_width] elements of kv_type_.
   std::unique_ptr<void, FreeDeleter> kv_;
+  KvCacheType kv_type_ = KvCacheType::kF16;
   int kv_layers_ = 0;
   int kv_blocks_ = 0;
   int kv_block_size_ = 0;

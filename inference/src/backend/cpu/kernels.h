@@ -38,6 +38,9 @@ struct Kernels {
   DotFn dot_q6_k;
   float (*dot_ff)(const float* a, const float* b, int64_t n);
   void (*axpy)(float a, const float* x, float* y, int64_t n);  // y += a * x
+  // F16 KV cache: y += a * x (x in half), float -> half (round to nearest even).
+  void (*axpy_f16)(float a, const uint16_t* x, float* y, int64_t n);
+  void (*to_f16)(const float* x, uint16_t* y, int64_t n);
 };
 
 const Kernels& GenericKernels();
