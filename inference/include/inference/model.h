@@ -26,6 +26,8 @@ class GgufFile;  // inference/gguf.h
 struct ModelOptions {
   int threads = 0;                // 0 = all cores
   std::string backend = "auto";   // "auto", "cpu", "cuda"
+  // Element type of the paged KV cache: "f16" (half the memory; llama.cpp's default) or "f32".
+  std::string kv_cache_type = "f16";
 };
 
 // One sequence's part of a batched step. Positions [start_pos, start_pos + tokens.size()).

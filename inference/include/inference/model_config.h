@@ -35,6 +35,7 @@ struct ModelConfig {
   int n_layer_dense_lead = 0; // deepseek2: first layers use a dense FFN
   bool expert_weights_norm = false;  // renormalise the top-k routing weights to sum 1
   float expert_weights_scale = 1.0f; // deepseek2 routed scaling factor
+  bool expert_gating_sigmoid = false; // deepseek2 expert_gating_func == 2 (else softmax)
 
   // Multi-head latent attention (deepseek2).
   int q_lora_rank = 0;        // 0: plain wq
