@@ -2,6 +2,9 @@
 assistant_add_test(gguf_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/model/gguf_test.cc
   LIBS inference)
+assistant_add_test(tokenizer_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/model/tokenizer_test.cc
+  LIBS inference)
 assistant_add_test(quant_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/model/quant_test.cc
   LIBS inference)
