@@ -1,6 +1,4 @@
-// ModelText: output text from the GGUF vocabulary (serving/token_text.h).
-// Encoding text prompts needs the tokenizer (inference/tokenizer.h); until
-// it is wired in, `encode` stays empty and prompts must be token ids.
+// ModelText from the model file's tokenizer (serving/token_text.h).
 #include "serving/token_text.h"
 #include "worker/models.h"
 
@@ -11,6 +9,10 @@ common::StatusOr<ModelText> MakeModelText(const inference::Model& model) {
   ModelText text;
   text.token_bytes = std::move(tt.token_bytes);
   text.is_eog = std::move(tt.is_eog);
+  if (tt.encode) {
+    text.encode = [encode = std::move(tt.encode)](std::string_view s)
+        -> common::StatusOr<std::vector<int32_t>> { return encode(s); };
+  }
   return text;
 }
 

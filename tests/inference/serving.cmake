@@ -13,3 +13,8 @@ assistant_add_test(inference_engine_test
   LIBS inference
   TIMEOUT 60)
 target_include_directories(inference_engine_test PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/../../inference/src)
+assistant_add_test(inference_engine_model_test
+  SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/serving/engine_model_test.cc
+  LIBS inference
+  TIMEOUT 120)
+target_include_directories(inference_engine_model_test PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/../../inference/src)
