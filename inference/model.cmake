@@ -13,4 +13,6 @@ target_sources(inference PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/src/model/jinja_eval.cc
   ${CMAKE_CURRENT_LIST_DIR}/src/model/jinja_builtins.cc
   ${CMAKE_CURRENT_LIST_DIR}/src/model/chat_template.cc
+  ${CMAKE_CURRENT_LIST_DIR}/src/model/gguf_writer.cc
+  ${CMAKE_CURRENT_LIST_DIR}/src/model/synth.cc
 )
