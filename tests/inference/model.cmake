@@ -5,6 +5,12 @@ assistant_add_test(gguf_test
 assistant_add_test(tokenizer_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/model/tokenizer_test.cc
   LIBS inference)
+assistant_add_test(chat_template_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/model/chat_template_test.cc
+  LIBS inference)
+assistant_add_test(synth_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/model/synth_test.cc
+  LIBS inference)
 assistant_add_test(quant_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/model/quant_test.cc
   LIBS inference)
