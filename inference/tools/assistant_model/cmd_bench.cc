@@ -80,7 +80,7 @@ common::StatusOr<double> RunBatch(inference::Engine& engine, int n, int prompt_l
 
 }  // namespace
 
-int CmdBench(int argc, char** argv) {
+int RunBench(int argc, char** argv) {
   std::string model_path;
   int threads = 0, prompt_len = 512, gen = 64;
   bool json = false;
