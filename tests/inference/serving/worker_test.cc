@@ -12,6 +12,8 @@
 #include "common/json.h"
 #include "common/sha256.h"
 #include "gated_model.h"
+#include "inference/synth.h"
+#include "inference/tokenizer.h"
 #include "inference/v1/inference.grpc.pb.h"
 #include "worker/config.h"
 #include "worker/models.h"
@@ -315,6 +317,64 @@ TEST_F(WorkerTest, ShortStressOf64StreamsWithCancellationsEndsCleanly) {
   const auto stats = engine()->Stats();
   EXPECT_EQ(stats.running + stats.waiting, 0);
   EXPECT_EQ(stats.kv_blocks_free, stats.kv_blocks_total);
+}
+
+TEST_F(WorkerTest, ChatPromptsAreRenderedWithTheModelsOwnTemplate) {
+  // A small synthetic llama carrying the Phi-3 vocabulary and chat template.
+  auto vocab = inference::GgufFile::Open(std::string(ASSISTANT_SOURCE_DIR) +
+                                         "/tests/data/vocab/ggml-vocab-phi-3.gguf");
+  ASSERT_TRUE(vocab.ok()) << vocab.status();
+  auto synth = inference::SynthPreset("tiny");
+  ASSERT_TRUE(synth.ok()) << synth.status();
+  const std::string path = dir_ + "/phi3-synth.gguf";
+  ASSERT_TRUE(inference::SynthesizeToFile(*synth, vocab->get(), path).ok());
+  auto chat = Entry("chat");
+  chat.path = path;
+  Start({Entry(), chat});
+
+  v1::RenderChatRequest rq;
+  rq.set_model("chat");
+  auto* m = rq.mutable_chat()->add_messages();
+  m->set_role("user");
+  m->set_content("Hello there");
+  grpc::ClientContext ctx;
+  v1::RenderChatResponse resp;
+  const auto st = stub_->RenderChat(&ctx, rq, &resp);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_NE(resp.text().find("<|user|>"), std::string::npos);
+  EXPECT_NE(resp.text().find("Hello there"), std::string::npos);
+  EXPECT_NE(resp.text().rfind("<|assistant|>"), std::string::npos);
+  auto tok = inference::Tokenizer::FromGguf(**vocab);
+  ASSERT_TRUE(tok.ok());
+  const auto user_id = (*tok)->TokenId("<|user|>");
+  ASSERT_TRUE(user_id.has_value());
+  EXPECT_NE(std::find(resp.ids().begin(), resp.ids().end(), *user_id), resp.ids().end())
+      << "special tokens of the rendered template are parsed as control tokens";
+  const std::string source = *(*vocab)->GetString("tokenizer.chat_template");
+  EXPECT_EQ(resp.chat_template_sha256(), common::HexEncode(common::Sha256::Hash(source)));
+
+  v1::GenerateRequest gen;
+  gen.set_model("chat");
+  *gen.mutable_chat() = rq.chat();
+  gen.set_max_tokens(4);
+  grpc::ClientContext gctx;
+  auto reader = stub_->Generate(&gctx, gen);
+  v1::GenerateEvent ev;
+  std::string started_sha;
+  uint32_t prompt_tokens = 0;
+  while (reader->Read(&ev)) {
+    if (ev.has_started()) started_sha = ev.started().chat_template_sha256();
+    if (ev.has_finished()) prompt_tokens = ev.finished().prompt_tokens();
+  }
+  ASSERT_TRUE(reader->Finish().ok());
+  EXPECT_EQ(started_sha, resp.chat_template_sha256());
+  EXPECT_EQ(prompt_tokens, static_cast<uint32_t>(resp.ids_size()));
+
+  // The stories model has no template: a clear refusal.
+  rq.set_model("stories");
+  grpc::ClientContext ctx2;
+  EXPECT_EQ(stub_->RenderChat(&ctx2, rq, &resp).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
 }
 
 TEST(WorkerConfigTest, ParsesModelsAndResolvesRelativePaths) {
