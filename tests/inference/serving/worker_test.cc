@@ -29,6 +29,13 @@ using inference::testing::GatedModel;
 
 const std::string kModel = std::string(ASSISTANT_SOURCE_DIR) + "/tests/data/tinyllamas/stories260K.gguf";
 
+const std::string kTls = std::string(ASSISTANT_SOURCE_DIR) + "/tests/inference/serving/tls/";
+
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
 struct Case {
   std::vector<int32_t> prompt;
   std::vector<int32_t> expected;
@@ -85,6 +92,12 @@ class WorkerTest : public ::testing::Test {
     config.unix_socket = dir_ + "/worker.sock";
     config.threads = 1;
     config.models = std::move(models);
+    if (with_tcp_) {
+      config.tcp.address = "127.0.0.1:0";
+      config.tcp.cert_file = kTls + "worker.pem";
+      config.tcp.key_file = kTls + "worker.key";
+      config.tcp.client_ca_file = kTls + "ca.pem";
+    }
     auto gate = gate_;
     registry_ = worker::ModelRegistry::Start(
         config, [gate](const worker::ModelEntry& e, int threads)
@@ -145,6 +158,7 @@ class WorkerTest : public ::testing::Test {
   inference::Engine* engine() { return registry_->Find("stories")->engine(); }
 
   std::string dir_;
+  bool with_tcp_ = false;
   std::shared_ptr<Gate> gate_;
   std::unique_ptr<worker::ModelRegistry> registry_;
   std::unique_ptr<worker::InferenceServiceImpl> service_;
@@ -375,6 +389,37 @@ TEST_F(WorkerTest, ChatPromptsAreRenderedWithTheModelsOwnTemplate) {
   grpc::ClientContext ctx2;
   EXPECT_EQ(stub_->RenderChat(&ctx2, rq, &resp).error_code(),
             grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+TEST_F(WorkerTest, TcpListenerRequiresAClientCertificateFromTheTrustedCa) {
+  with_tcp_ = true;
+  Start({Entry()});
+  ASSERT_GT(server_.tcp_port, 0);
+  const std::string target = "localhost:" + std::to_string(server_.tcp_port);
+  auto status_with = [&](const std::string& key, const std::string& cert) {
+    grpc::SslCredentialsOptions o;
+    o.pem_root_certs = ReadText(kTls + "ca.pem");
+    if (!key.empty()) {
+      o.pem_private_key = ReadText(kTls + key);
+      o.pem_cert_chain = ReadText(kTls + cert);
+    }
+    auto stub = v1::InferenceService::NewStub(grpc::CreateChannel(target, grpc::SslCredentials(o)));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    v1::StatusResponse resp;
+    return stub->Status(&ctx, v1::StatusRequest(), &resp).error_code();
+  };
+  EXPECT_EQ(status_with("gateway.key", "gateway.pem"), grpc::StatusCode::OK);
+  EXPECT_EQ(status_with("stranger.key", "stranger.pem"), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(status_with("", ""), grpc::StatusCode::UNAVAILABLE);
+  // Plaintext to the TLS port fails too.
+  auto plain = v1::InferenceService::NewStub(
+      grpc::CreateChannel(target, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  v1::StatusResponse resp;
+  EXPECT_EQ(plain->Status(&ctx, v1::StatusRequest(), &resp).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
 }
 
 TEST(WorkerConfigTest, ParsesModelsAndResolvesRelativePaths) {
