@@ -18,11 +18,14 @@ assistant_add_test(quant_test
 # libFuzzer targets (configure with clang and -DASSISTANT_FUZZ=ON; see the
 # comment at the top of each file). Not registered as tests.
 if(ASSISTANT_FUZZ)
-  add_executable(gguf_fuzz ${CMAKE_CURRENT_LIST_DIR}/fuzz/gguf_fuzz.cc)
-  target_link_libraries(gguf_fuzz PRIVATE inference)
-  target_compile_options(gguf_fuzz PRIVATE -fsanitize=fuzzer)
-  target_link_options(gguf_fuzz PRIVATE -fsanitize=fuzzer)
-  assistant_target_warnings(gguf_fuzz)
+  foreach(fuzzer gguf_fuzz chat_template_fuzz tokenizer_fuzz)
+    add_executable(${fuzzer} ${CMAKE_CURRENT_LIST_DIR}/fuzz/${fuzzer}.cc)
+    target_link_libraries(${fuzzer} PRIVATE inference)
+    target_compile_options(${fuzzer} PRIVATE -fsanitize=fuzzer)
+    target_link_options(${fuzzer} PRIVATE -fsanitize=fuzzer)
+    target_compile_definitions(${fuzzer} PRIVATE ASSISTANT_SOURCE_DIR="${ASSISTANT_SOURCE_DIR}")
+    assistant_target_warnings(${fuzzer})
+  endforeach()
 endif()
 
 # The assistant-model binary, run on real vector files.
