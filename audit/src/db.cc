@@ -125,6 +125,8 @@ common::StatusOr<std::unique_ptr<Db>> Db::Open(const std::string& path,
   std::unique_ptr<Db> db(new Db(raw, path));
   if (rc != SQLITE_OK) return Error(raw, rc, "open " + path);
   sqlite3_extended_result_codes(raw, 0);
+  // Errors come back as Status; SQLCipher's own log would only repeat them on stderr.
+  sqlite3_exec(raw, "PRAGMA cipher_log_level = NONE;", nullptr, nullptr, nullptr);
   sqlite3_busy_timeout(raw, 10000);
   {
     common::SecretBytes lit = SqlcipherKeyLiteral(key);

@@ -48,11 +48,12 @@ bool ValidKeyName(std::string_view name) {
   return true;
 }
 
-std::vector<std::string_view> SplitPlus(std::string_view s) {
+// Splits on '+' into at most `max_parts` (base64 in the last part may hold '+').
+std::vector<std::string_view> SplitPlus(std::string_view s, size_t max_parts) {
   std::vector<std::string_view> out;
   size_t start = 0;
   while (true) {
-    size_t p = s.find('+', start);
+    size_t p = out.size() + 1 == max_parts ? std::string_view::npos : s.find('+', start);
     out.push_back(s.substr(start, p == std::string_view::npos ? p : p - start));
     if (p == std::string_view::npos) break;
     start = p + 1;
@@ -188,7 +189,7 @@ common::StatusOr<PublicKey> PublicKey::FromRaw(std::string name, std::array<uint
 
 common::StatusOr<PublicKey> PublicKey::FromVkey(std::string_view vkey) {
   vkey = TrimNewline(vkey);
-  auto parts = SplitPlus(vkey);
+  auto parts = SplitPlus(vkey, 3);
   if (parts.size() != 3) {
     return common::InvalidArgumentError("public key: want <name>+<id>+<base64 key>");
   }
@@ -275,7 +276,7 @@ common::StatusOr<std::unique_ptr<Signer>> Signer::FromFile(const std::string& pa
   ASSIGN_OR_RETURN(common::SecretBytes raw, ReadPrivateFile(path));
   std::string_view text(reinterpret_cast<const char*>(raw.InsecureData()), raw.size());
   text = TrimNewline(text);
-  auto parts = SplitPlus(text);
+  auto parts = SplitPlus(text, 5);
   auto bad = [&] {
     return common::InvalidArgumentError(
         "signing key file " + path + ": want PRIVATE+KEY+<name>+<id>+<base64 seed>");

@@ -101,6 +101,14 @@ common::StatusOr<Hash> TreeView::Subtree(uint64_t lo, uint64_t hi) const {
       start += w;
       ++i;
     }
+    // A perfect subtree strictly inside a frontier node is gone; anything
+    // else splits into frontier nodes below.
+    if (!std::has_single_bit(hi - lo)) {
+      uint64_t k = SplitPoint(hi - lo);
+      ASSIGN_OR_RETURN(Hash left, Subtree(lo, lo + k));
+      ASSIGN_OR_RETURN(Hash right, Subtree(lo + k, hi));
+      return NodeHash(left, right);
+    }
     return common::FailedPreconditionError(
         "the proof needs a node over records [" + std::to_string(lo) + ", " +
         std::to_string(hi) + ") that were pruned after their audit retention");
