@@ -32,8 +32,9 @@ endif()
 assistant_add_test(assistant_model_cli_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/model/cli_test.cc
   LIBS common)
-target_compile_definitions(assistant_model_cli_test PRIVATE ASSISTANT_MODEL_BIN="$<TARGET_FILE:assistant-model>")
-add_dependencies(assistant_model_cli_test assistant-model)
+target_compile_definitions(assistant_model_cli_test PRIVATE ASSISTANT_MODEL_BIN="$<TARGET_FILE:assistant-model>"
+                           GGUF_SYNTH_BIN="$<TARGET_FILE:gguf-synth>")
+add_dependencies(assistant_model_cli_test assistant-model gguf-synth)
 
 # Benchmark program (not a test): tokenizer-bench prints MB/s per tokenizer.
 add_executable(tokenizer-bench ${CMAKE_CURRENT_LIST_DIR}/model/bench/tokenizer_bench.cc)
