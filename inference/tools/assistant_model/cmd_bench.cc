@@ -113,7 +113,7 @@ common::StatusOr<BatchTimes> RunBatch(inference::Engine& engine, int n, int prom
 
 }  // namespace
 
-int RunBench(int argc, char** argv) {
+int CmdBench(int argc, char** argv) {
   std::string model_path;
   int threads = 0, prompt_len = 512, gen = 64;
   bool json = false;

@@ -41,7 +41,7 @@ int GenerateFail(const common::Status& status) {
 
 }  // namespace
 
-int RunGenerate(int argc, char** argv) {
+int CmdGenerate(int argc, char** argv) {
   std::string model_path, prompt_text, prompt_ids_json;
   bool print_ids = false, quiet = false, have_text = false, have_ids = false;
   int threads = 0;

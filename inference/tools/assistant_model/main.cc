@@ -20,12 +20,9 @@ const Command kCommands[] = {
      "template --model FILE --messages JSON|@FILE [--add-generation-prompt] [--context JSON] "
      "[--tokenizer-config F]",
      RunTemplate},
-    {"generate",
-     "generate --model FILE (--prompt T | --prompt-ids JSON) [-n N] [--greedy] [--ids] [--threads N] "
-     "[--temperature T] [--top-k K] [--top-p P] [--min-p P] [--seed S] [--repeat-penalty R] [--stop S]...",
-     RunGenerate},
-    {"bench", "bench --model FILE [--threads N] [--prompt-len N] [--gen N] [--concurrency 1,8,32] [--json]",
-     RunBench},
+    {"generate", "generate --model FILE (--prompt TEXT | --prompt-ids JSON) [-n N] [--greedy] ... (see --help)",
+     CmdGenerate},
+    {"bench", "bench --model FILE ... (see --help)", CmdBench},
 };
 
 void PrintUsage(FILE* out) {

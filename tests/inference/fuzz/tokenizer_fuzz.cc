@@ -17,13 +17,19 @@ std::unique_ptr<inference::Tokenizer> Load(const char* rel) {
   if (!t.ok()) __builtin_trap();
   return std::move(*t);
 }
+std::unique_ptr<inference::Tokenizer> spm, bpe, gpt2, bert;
 }  // namespace
 
+// Loading the vocabularies is slow under sanitizers: do it before fuzzing starts.
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  spm = Load("tinyllamas/stories260K.gguf");
+  bpe = Load("vocab/ggml-vocab-deepseek-llm.gguf");
+  gpt2 = Load("vocab/ggml-vocab-gpt-2.gguf");
+  bert = Load("vocab/ggml-vocab-bert-bge.gguf");
+  return 0;
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const auto spm = Load("tinyllamas/stories260K.gguf");
-  static const auto bpe = Load("vocab/ggml-vocab-deepseek-llm.gguf");
-  static const auto gpt2 = Load("vocab/ggml-vocab-gpt-2.gguf");
-  static const auto bert = Load("vocab/ggml-vocab-bert-bge.gguf");
   const std::string text(reinterpret_cast<const char*>(data), size);
   for (const inference::Tokenizer* t : {spm.get(), bpe.get(), gpt2.get(), bert.get()}) {
     for (bool special : {false, true}) {
