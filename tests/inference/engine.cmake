@@ -21,3 +21,8 @@ assistant_target_warnings(engine_test_support)
 assistant_add_test(engine_arch_reference_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/engine/arch_reference_test.cc
   LIBS engine_test_support)
+
+# Benchmark program (built, not a test): tests/inference/bench/compare_llamacpp.sh runs it.
+add_executable(engine-bench ${CMAKE_CURRENT_LIST_DIR}/bench/engine_bench.cc)
+target_link_libraries(engine-bench PRIVATE engine_test_support)
+assistant_target_warnings(engine-bench)
