@@ -175,8 +175,11 @@ class Backend {
   virtual void ScaleRows(TensorView scales, TensorView dst) = 0;
 
   // MoE: from router logits [n, n_expert] choose n_expert_used experts per token:
-  // ids [n, k] (int32 in the view's memory) and weights [n, k].
-  virtual void MoeRoute(TensorView router_logits, const MoeRouting& r, TensorView ids,
+  // ids [n, k] (int32 in the view's memory) and weights [n, k]. With `selection_bias`
+  // ([n_expert], DeepSeek-V3's exp_probs_b) experts are chosen by probability + bias, weighted
+  // by the unbiased probability.
+  virtual void MoeRoute(TensorView router_logits, const MoeRouting& r,
+                        const BackendWeight* selection_bias, TensorView ids,
                         TensorView weights) = 0;
   // Expert products. experts: 3-D weight [n_expert][rows][cols]. For token t and slot j:
   //   y[t*k + j] = experts[ids[t][j]] * x[x_per_slot ? t*k + j : t]

@@ -228,9 +228,16 @@ StatusOr<std::vector<std::vector<double>>> ReferenceLogits(const std::string& pa
         double sum = 0.0;
         for (int e = 0; e < n_expert; ++e) sum += (prob[e] = std::exp(logits[e] - mx));
         for (double& pr : prob) pr /= sum;
+        // Selection may be biased (DeepSeek-V3 exp_probs_b); the weights never are.
+        Vec select = prob;
+        if (ref.Has(L + "exp_probs_b.bias")) {
+          const Vec bias = ref.V(L + "exp_probs_b.bias");
+          for (int e = 0; e < n_expert; ++e) select[e] += bias[e];
+        }
         std::vector<int> order(n_expert);
         std::iota(order.begin(), order.end(), 0);
-        std::stable_sort(order.begin(), order.end(), [&](int l, int r) { return prob[l] > prob[r]; });
+        std::stable_sort(order.begin(), order.end(),
+                         [&](int l, int r) { return select[l] > select[r]; });
         double sel = 0.0;
         for (int j = 0; j < k_used; ++j) sel += prob[order[j]];
         for (int j = 0; j < k_used; ++j) {

@@ -403,10 +403,14 @@ class CpuBackend final : public Backend {
     }
   }
 
-  void MoeRoute(TensorView logits, const MoeRouting& rt, TensorView ids,
-                TensorView weights) override {
-    std::vector<float> probs(rt.n_expert);
+  void MoeRoute(TensorView logits, const MoeRouting& rt, const BackendWeight* selection_bias,
+                TensorView ids, TensorView weights) override {
+    std::vector<float> probs(rt.n_expert), select(rt.n_expert), bias(rt.n_expert, 0.0f);
     std::vector<int> order(rt.n_expert);
+    if (selection_bias != nullptr) {
+      cpu::DequantizeRow(selection_bias->type, AsCpu(*selection_bias).data, rt.n_expert,
+                         bias.data());
+    }
     for (int64_t r = 0; r < logits.rows; ++r) {
       const float* l = logits.data + r * logits.stride;
       if (rt.gating == MoeGating::kSoftmax) {
@@ -417,9 +421,12 @@ class CpuBackend final : public Backend {
       } else {
         for (int e = 0; e < rt.n_expert; ++e) probs[e] = 1.0f / (1.0f + std::exp(-l[e]));
       }
+      for (int e = 0; e < rt.n_expert; ++e) select[e] = probs[e] + bias[e];
       std::iota(order.begin(), order.end(), 0);
       std::partial_sort(order.begin(), order.begin() + rt.n_expert_used, order.end(),
-                        [&](int a, int b) { return probs[a] > probs[b] || (probs[a] == probs[b] && a < b); });
+                        [&](int a, int b) {
+                          return select[a] > select[b] || (select[a] == select[b] && a < b);
+                        });
       float sel_sum = 0.0f;
       for (int j = 0; j < rt.n_expert_used; ++j) sel_sum += probs[order[j]];
       int32_t* id_row = ids.ints() + r * ids.stride;
