@@ -10,9 +10,8 @@ assistant_add_test(engine_stories_greedy_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/engine/stories_greedy_test.cc
   LIBS inference)
 
-# Test support: synthetic GGUF writer and the double-precision reference forward pass.
+# Test support: the double-precision reference forward pass.
 add_library(engine_test_support STATIC
-  ${CMAKE_CURRENT_LIST_DIR}/engine/synth_model.cc
   ${CMAKE_CURRENT_LIST_DIR}/engine/reference_model.cc)
 target_link_libraries(engine_test_support PUBLIC inference)
 target_include_directories(engine_test_support PUBLIC ${CMAKE_CURRENT_LIST_DIR}/engine)
@@ -24,5 +23,9 @@ assistant_add_test(engine_arch_reference_test
 
 # Benchmark program (built, not a test): tests/inference/bench/compare_llamacpp.sh runs it.
 add_executable(engine-bench ${CMAKE_CURRENT_LIST_DIR}/bench/engine_bench.cc)
-target_link_libraries(engine-bench PRIVATE engine_test_support)
+target_link_libraries(engine-bench PRIVATE inference)
 assistant_target_warnings(engine-bench)
+
+assistant_add_test(engine_cpu_backend_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/engine/cpu_backend_test.cc
+  LIBS inference)

@@ -110,6 +110,8 @@ struct RopeParams {
   int n_rot = 0;        // rotated elements per head (even)
   RopeMode mode = RopeMode::kNormal;
   float freq_base = 10000.0f;
+  // Optional per-pair frequency divisors [n_rot / 2] (Llama 3.1's rope_freqs.weight).
+  const BackendWeight* freq_factors = nullptr;
 };
 
 class Backend {

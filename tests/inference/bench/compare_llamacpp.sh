@@ -4,9 +4,9 @@
 #
 #   tests/inference/bench/compare_llamacpp.sh [--threads 2] [--prompt 512] [--decode 32]
 #                                             [--batch 8] [--types "q8_0 q4_0"]
-# Environment: BUILD_DIR (default build; must contain engine-bench), PEER_DIR (default /tmp/peer,
-# where `npm i -E node-llama-cpp@3.21.1` was run), MODEL_DIR (default /tmp; the models are
-# written there by `engine-bench synth` when missing, about 1.8 GB for both types).
+# Environment: BUILD_DIR (default build; must contain engine-bench and gguf-synth), PEER_DIR
+# (default /tmp/peer, where `npm i -E node-llama-cpp@3.21.1` was run), MODEL_DIR (default /tmp;
+# the models are written there by `gguf-synth` when missing, about 1.8 GB for both types).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../../.." && pwd)"
@@ -25,8 +25,10 @@ build="${BUILD_DIR:-$root/build}"
 peer="${PEER_DIR:-/tmp/peer}"
 models="${MODEL_DIR:-/tmp}"
 bench="$(find "$build" -name engine-bench -type f -perm -u+x | head -1)"
-if [[ -z "$bench" ]]; then
-  echo "engine-bench not found under $build: cmake --build $build --target engine-bench" >&2
+synth="$(find "$build" -name gguf-synth -type f -perm -u+x | head -1)"
+if [[ -z "$bench" || -z "$synth" ]]; then
+  echo "engine-bench/gguf-synth not found under $build:" \
+       "cmake --build $build --target engine-bench gguf-synth" >&2
   exit 1
 fi
 if [[ ! -d "$peer/node_modules/node-llama-cpp" ]]; then
@@ -39,8 +41,8 @@ for t in $types; do
   model="$models/tinyllama-synth-$t.gguf"
   if [[ ! -f "$model" ]]; then
     echo "writing $model"
-    "$bench" synth --type "$t" --out "$model" \
-      --tokenizer "$root/tests/data/vocab/ggml-vocab-llama-spm.gguf"
+    "$synth" --preset tinyllama-1.1b --type "$t" --out "$model" \
+      --vocab "$root/tests/data/vocab/ggml-vocab-llama-spm.gguf"
   fi
   echo "=== TinyLlama-1.1B shapes, $t ($(du -m "$model" | cut -f1) MiB) ==="
   ours="$("$bench" run --model "$model" --threads "$threads" --prompt "$prompt" \

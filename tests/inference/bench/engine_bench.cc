@@ -1,7 +1,6 @@
-// engine-bench: prefill and decode speed of the CPU engine on a GGUF file, and the synthetic
-// model writer used to make benchmark files.
+// engine-bench: prefill and decode speed of the CPU engine on a GGUF file (make benchmark
+// files with gguf-synth --preset tinyllama-1.1b --type q8_0 --vocab VOCAB.gguf --out FILE).
 //
-//   engine-bench synth --preset tinyllama --type q8_0 --out FILE [--tokenizer VOCAB.gguf]
 //   engine-bench run --model FILE [--threads N] [--prompt 512] [--decode 64] [--batch 8]
 //
 // `run` prints one line per figure (JSON at the end): prefill tokens/s for a --prompt-token
@@ -21,7 +20,6 @@
 #include <vector>
 
 #include "inference/model.h"
-#include "synth_model.h"
 
 namespace {
 
@@ -51,35 +49,6 @@ const char* Arg(int argc, char** argv, const char* name, const char* def) {
     if (std::strcmp(argv[i], name) == 0) return argv[i + 1];
   }
   return def;
-}
-
-int Synth(int argc, char** argv) {
-  const std::string type = Arg(argc, argv, "--type", "q8_0");
-  const std::string out = Arg(argc, argv, "--out", "");
-  if (out.empty()) {
-    std::fprintf(stderr, "synth: --out FILE required\n");
-    return 2;
-  }
-  inference::GgmlType t;
-  if (type == "q8_0") t = inference::GgmlType::kQ8_0;
-  else if (type == "q4_0") t = inference::GgmlType::kQ4_0;
-  else if (type == "q4_k") t = inference::GgmlType::kQ4_K;
-  else if (type == "q6_k") t = inference::GgmlType::kQ6_K;
-  else if (type == "f16") t = inference::GgmlType::kF16;
-  else if (type == "bf16") t = inference::GgmlType::kBF16;
-  else if (type == "f32") t = inference::GgmlType::kF32;
-  else {
-    std::fprintf(stderr, "synth: unknown --type %s\n", type.c_str());
-    return 2;
-  }
-  inference::testing::SynthSpec spec = inference::testing::TinyLlamaSpec(t);
-  spec.tokenizer_from = Arg(argc, argv, "--tokenizer", "");
-  const auto st = inference::testing::WriteSynthModel(spec, out);
-  if (!st.ok()) {
-    std::fprintf(stderr, "synth: %s\n", st.ToString().c_str());
-    return 1;
-  }
-  return 0;
 }
 
 int Run(int argc, char** argv) {
@@ -179,11 +148,9 @@ int Run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc >= 2 && std::strcmp(argv[1], "synth") == 0) return Synth(argc, argv);
   if (argc >= 2 && std::strcmp(argv[1], "run") == 0) return Run(argc, argv);
   std::fprintf(stderr,
-               "usage: engine-bench synth --type q8_0|q4_0|... --out FILE [--tokenizer VOCAB]\n"
-               "       engine-bench run --model FILE [--threads 2] [--prompt 512] [--decode 64] "
+               "usage: engine-bench run --model FILE [--threads 2] [--prompt 512] [--decode 64] "
                "[--batch 8] [--kv f16|f32]\n");
   return 2;
 }

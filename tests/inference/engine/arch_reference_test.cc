@@ -21,61 +21,47 @@
 #include <vector>
 
 #include "inference/model.h"
+#include "inference/synth.h"
 #include "reference_model.h"
-#include "synth_model.h"
 
 namespace inference {
 namespace {
 
-using testing::SynthSpec;
-
 struct ArchCase {
   std::string name;
-  SynthSpec spec;
+  SynthConfig config;
 };
 
-SynthSpec Base(const std::string& arch) {
-  SynthSpec s;
-  s.arch = arch;
-  return s;
+SynthConfig Preset(const std::string& name) {
+  auto c = SynthPreset(name);
+  EXPECT_TRUE(c.ok()) << name;
+  return c.ok() ? *c : SynthConfig{};
 }
 
+// The model-files synthetic presets (all dimensions multiples of 256, so every type applies),
+// plus variants for the options each architecture has.
 std::vector<ArchCase> Archs() {
   std::vector<ArchCase> out;
-  out.push_back({"llama", Base("llama")});
+  out.push_back({"llama", Preset("tiny")});
   {
-    SynthSpec s = Base("llama");  // Mixtral: llama with routed experts
-    s.n_expert = 4, s.n_expert_used = 2, s.n_ff_exp = 256;
-    out.push_back({"mixtral", s});
+    SynthConfig c = Preset("tiny");  // Mixtral: llama with routed experts
+    c.n_expert = 4, c.n_expert_used = 2, c.n_ff_exp = 256;
+    out.push_back({"mixtral", c});
   }
   {
-    SynthSpec s = Base("llama");  // tied output, Llama-3-like rope base
-    s.tied_output = true, s.rope_freq_base = 500000.0f;
-    out.push_back({"llama_tied", s});
+    SynthConfig c = Preset("tiny");  // tied output, Llama-3 rope base
+    c.tied_output = true, c.rope_base = 500000.0f;
+    out.push_back({"llama_tied", c});
   }
-  out.push_back({"qwen2", Base("qwen2")});
+  out.push_back({"qwen2", Preset("tiny-qwen2")});
+  out.push_back({"qwen2moe", Preset("tiny-qwen2moe")});
+  out.push_back({"qwen3", Preset("tiny-qwen3")});
+  out.push_back({"qwen3moe", Preset("tiny-qwen3moe")});
+  out.push_back({"deepseek2", Preset("tiny-deepseek2")});  // q latent, shared expert, exp_probs_b
   {
-    SynthSpec s = Base("qwen2moe");
-    s.n_expert = 4, s.n_expert_used = 2, s.n_ff_exp = 256, s.n_ff_shexp = 256;
-    out.push_back({"qwen2moe", s});
-  }
-  out.push_back({"qwen3", Base("qwen3")});
-  {
-    SynthSpec s = Base("qwen3moe");
-    s.n_expert = 4, s.n_expert_used = 2, s.n_ff_exp = 256;
-    out.push_back({"qwen3moe", s});
-  }
-  {
-    SynthSpec s = Base("deepseek2");  // V2-Lite-like: no q latent, 1 dense layer, shared experts
-    s.n_layer = 3, s.n_head = 4, s.head_dim = 96, s.n_rot = 32, s.head_dim_v = 64;
-    s.kv_lora_rank = 256, s.n_expert = 4, s.n_expert_used = 2, s.n_ff_exp = 256;
-    s.n_expert_shared = 1, s.n_layer_dense_lead = 1, s.expert_weights_scale = 1.5f;
-    out.push_back({"deepseek2", s});
-  }
-  {
-    SynthSpec s = out.back().spec;  // V2-like: with the q latent and normalised routing
-    s.q_lora_rank = 256, s.expert_weights_norm = true;
-    out.push_back({"deepseek2_qlora", s});
+    SynthConfig c = Preset("tiny-deepseek2");  // V2-Lite style: no q latent
+    c.q_lora_rank = 0;
+    out.push_back({"deepseek2_lite", c});
   }
   return out;
 }
@@ -95,11 +81,11 @@ TEST_P(ArchReferenceTest, LogitsMatchDoublePrecisionReferenceForEveryWeightType)
   const size_t prompt = 5;  // one prefill chunk, then one token per step
   for (GgmlType type : kTypes) {
     SCOPED_TRACE(std::string(ac.name) + " " + GgmlTypeName(type));
-    SynthSpec spec = ac.spec;
-    spec.type = type;
+    SynthConfig config = ac.config;
+    config.type = type;
     const std::string path = ::testing::TempDir() + "synth_" + ac.name + "_" +
                              GgmlTypeName(type) + "_" + std::to_string(getpid()) + ".gguf";
-    ASSERT_TRUE(testing::WriteSynthModel(spec, path).ok());
+    ASSERT_TRUE(SynthesizeToFile(config, nullptr, path).ok());
     auto ref = testing::ReferenceLogits(path, tokens);
     ASSERT_TRUE(ref.ok()) << ref.status().ToString();
 

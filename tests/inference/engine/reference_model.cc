@@ -73,9 +73,9 @@ Vec RmsNorm(const Vec& x, const Vec& g, double eps, size_t off = 0, size_t n = 0
 }
 
 // Rotates x[off .. off+n_rot) at position pos. neox pairs (i, i+n/2), otherwise (2i, 2i+1).
-void Rotate(double* x, int n_rot, int pos, double base, bool neox) {
+void Rotate(double* x, int n_rot, int pos, double base, bool neox, const Vec* factors = nullptr) {
   for (int i = 0; i < n_rot / 2; ++i) {
-    const double theta = pos * std::pow(base, -2.0 * i / n_rot);
+    const double theta = pos * std::pow(base, -2.0 * i / n_rot) / (factors ? (*factors)[i] : 1.0);
     const int a = neox ? i : 2 * i;
     const int b = neox ? i + n_rot / 2 : 2 * i + 1;
     const double x0 = x[a], x1 = x[b];
@@ -127,6 +127,7 @@ StatusOr<std::vector<std::vector<double>>> ReferenceLogits(const std::string& pa
   }
 
   const Mat embd = ref.M("token_embd.weight");
+  const Vec rope_freqs = ref.Has("rope_freqs.weight") ? ref.V("rope_freqs.weight") : Vec();
   const int n_vocab = static_cast<int>(embd.rows);
   const int T = static_cast<int>(tokens.size());
   std::vector<Vec> x(T);
@@ -186,8 +187,9 @@ StatusOr<std::vector<std::vector<double>>> ReferenceLogits(const std::string& pa
             std::copy(r.begin(), r.end(), k[t].begin() + hh * hd);
           }
         }
-        for (int hh = 0; hh < H; ++hh) Rotate(q[t].data() + hh * hd, n_rot, t, base, neox);
-        for (int hh = 0; hh < KV; ++hh) Rotate(k[t].data() + hh * hd, n_rot, t, base, neox);
+        const Vec* ff = rope_freqs.empty() ? nullptr : &rope_freqs;
+        for (int hh = 0; hh < H; ++hh) Rotate(q[t].data() + hh * hd, n_rot, t, base, neox, ff);
+        for (int hh = 0; hh < KV; ++hh) Rotate(k[t].data() + hh * hd, n_rot, t, base, neox, ff);
       }
     }
     // Causal attention and output projection.

@@ -268,13 +268,19 @@ class CpuBackend final : public Backend {
 
   void Rope(TensorView x, const RopeParams& p) override {
     const int half = p.n_rot / 2;
+    std::vector<float> factors(half, 1.0f);
+    if (p.freq_factors != nullptr) {
+      cpu::DequantizeRow(p.freq_factors->type, AsCpu(*p.freq_factors).data, half, factors.data());
+    }
     For(x.rows, 8, double(x.rows) * (p.n_head * p.n_rot * 2 + half * 40), [&](int64_t b, int64_t e, int thread) {
       float* cs = reinterpret_cast<float*>(thread_scratch_[thread].Get(sizeof(float) * p.n_rot));
       for (int64_t r = b; r < e; ++r) {
         const double pos = positions_[r];
         for (int i = 0; i < half; ++i) {
-          const double theta = pos * std::pow(static_cast<double>(p.freq_base),
-                                              -2.0 * i / static_cast<double>(p.n_rot));
+          const double theta = pos *
+                               std::pow(static_cast<double>(p.freq_base),
+                                        -2.0 * i / static_cast<double>(p.n_rot)) /
+                               factors[i];
           cs[2 * i] = static_cast<float>(std::cos(theta));
           cs[2 * i + 1] = static_cast<float>(std::sin(theta));
         }
@@ -536,7 +542,7 @@ class CpuBackend final : public Backend {
     // kMaxDotCols so a weight row is read once per tile, and the chunk stays in cache.
     const int64_t rows = w.rows;
     const int64_t chunk = n == 1 ? std::max<int64_t>(8, rows / (pool_.size() * 16))
-                                 : std::max<int64_t>(4, std::min<int64_t>(32, rows / (pool_.size() * 8)));
+                                 : std::max<int64_t>(4, std::min<int64_t>(128, rows / (pool_.size() * 4)));
     For(rows, chunk, double(rows) * w.cols * n, [&](int64_t rb, int64_t re, int) {
       float out[cpu::kMaxDotCols];
       for (int64_t t0 = 0; t0 < n; t0 += cpu::kMaxDotCols) {
