@@ -153,6 +153,9 @@ class Backend {
   virtual void GatherLogitRows(TensorView src, TensorView out) = 0;
   // y[t][o] = sum_i w[o][i] * x[t][i]   (x: [n, w.cols], y: [n, w.rows]).
   virtual void MatMul(const BackendWeight& w, TensorView x, TensorView y) = 0;
+  // The same product without rounding the activations, for small matrices whose outputs make
+  // discrete decisions (MoE routers): the weight rows are expanded to float once per call.
+  virtual void MatMulExact(const BackendWeight& w, TensorView x, TensorView y) = 0;
   // y[t] += b (b: one row of y.cols).
   virtual void AddBias(const BackendWeight& b, TensorView y) = 0;
   // y[t] = x[t] / rms(x[t]) * gamma; x.cols must be a multiple of gamma.cols (per-head norms).

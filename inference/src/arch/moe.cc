@@ -30,7 +30,7 @@ Status MoeFfn(Backend& b, Activations& act, const ModelConfig& c, const MoeRouti
   ASSIGN_OR_RETURN(TensorView router_logits, act.Take(n, c.n_expert));  // [n, n_expert]
   ASSIGN_OR_RETURN(TensorView ids, act.Take(n, k));                     // [n, k] int32
   ASSIGN_OR_RETURN(TensorView weights, act.Take(n, k));                 // [n, k]
-  b.MatMul(*w.router, xn, router_logits);
+  b.MatMulExact(*w.router, xn, router_logits);  // routing decisions: no activation rounding
   b.MoeRoute(router_logits, routing, w.selection_bias.get(), ids, weights);
   // Experts: SwiGLU of each (token, slot) with its expert's matrices.
   ASSIGN_OR_RETURN(TensorView gate, act.Take(n * k, c.n_ff_exp));      // [n*k, n_ff_exp]
@@ -48,7 +48,7 @@ Status MoeFfn(Backend& b, Activations& act, const ModelConfig& c, const MoeRouti
     RETURN_IF_ERROR(DenseFfn(b, act, w.shared, xn, shared));
     if (w.shared_gate) {
       ASSIGN_OR_RETURN(TensorView g, act.Take(n, 1));                   // [n, 1]
-      b.MatMul(*w.shared_gate, xn, g);
+      b.MatMulExact(*w.shared_gate, xn, g);
       b.Sigmoid(g);
       b.ScaleRows(g, shared);
     }

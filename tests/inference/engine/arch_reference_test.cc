@@ -2,15 +2,16 @@
 // match the independent double-precision reference (reference_model.cc) at every position, with
 // the prompt run as one prefill chunk and then token by token.
 //
-// Tolerances, relative to the reference's logit standard deviation, over all logits of all
-// positions (max |engine - reference| and root-mean-square error):
-//   F32, F16, BF16 weights (float activations):                   max 1e-3, rms 2e-4
-//   Q8_0, Q4_0, Q4_K, Q5_K, Q6_K (activations rounded to 8 bits):  max 0.25, rms 0.05
-// The float types agree to about 1e-6 (float32 accumulation). The quantized types' error is the
-// engine's 8-bit rounding of activations before each quantized product (as llama.cpp does), which
-// the reference does not do; the weights themselves are dequantized identically. It grows with
-// the number of chained quantized products: measured rms 0.012-0.02 for llama/qwen, up to 0.039
-// for deepseek2 with the q latent (3 layers, 9 chained products per layer).
+// The reference applies the engine's (and llama.cpp's) numeric contract for quantized weights:
+// activations are rounded to 8 bits per block before each quantized product (MoE routers and
+// the qwen2moe shared-expert gate use exact activations on both sides). Tolerances, relative to
+// the reference's logit standard deviation, over all logits of all positions:
+//   F32, F16, BF16:                 max |error| 1e-3, rms 2e-4   (measured about 2e-6 / 5e-7)
+//   Q8_0, Q4_0, Q4_K, Q5_K, Q6_K:   max |error| 0.1,  rms 0.02   (measured about 6e-7 / 1e-7)
+// The quantized bound is loose because float32 (engine) and float64 (reference) activations
+// can land on opposite sides of an 8-bit rounding boundary, moving one element by one step;
+// that happens in 3 of the 45 quantized cases (measured max 0.039, rms 0.011). Without the
+// rounding the error would be about 0.015 rms everywhere and MoE top-k choices would flip.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -86,7 +87,7 @@ TEST_P(ArchReferenceTest, LogitsMatchDoublePrecisionReferenceForEveryWeightType)
     const std::string path = ::testing::TempDir() + "synth_" + ac.name + "_" +
                              GgmlTypeName(type) + "_" + std::to_string(getpid()) + ".gguf";
     ASSERT_TRUE(SynthesizeToFile(config, nullptr, path).ok());
-    auto ref = testing::ReferenceLogits(path, tokens);
+    auto ref = testing::ReferenceLogits(path, tokens, /*round_activations=*/true);
     ASSERT_TRUE(ref.ok()) << ref.status().ToString();
 
     ModelOptions o;
@@ -123,8 +124,8 @@ TEST_P(ArchReferenceTest, LogitsMatchDoublePrecisionReferenceForEveryWeightType)
       }
     }
     const double rms_err = std::sqrt(sq_err / count);
-    const double max_tol = IsFloat(type) ? 1e-3 : 0.25;
-    const double rms_tol = IsFloat(type) ? 2e-4 : 0.05;
+    const double max_tol = IsFloat(type) ? 1e-3 : 0.1;
+    const double rms_tol = IsFloat(type) ? 2e-4 : 0.02;
     EXPECT_LT(max_err / scale, max_tol) << "max abs error " << max_err << ", logit std " << scale;
     EXPECT_LT(rms_err / scale, rms_tol) << "rms error " << rms_err << ", logit std " << scale;
     std::printf("%-16s %-5s max/std %.2e rms/std %.2e\n", ac.name.c_str(), GgmlTypeName(type),

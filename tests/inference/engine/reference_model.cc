@@ -1,7 +1,10 @@
 // An independent, plain double-precision forward pass for the architectures the engine runs,
 // written separately from the optimized code: it reads the GGUF itself, dequantizes every
 // weight with quant.h's reference routines, keeps whole sequences (no KV cache, no paging) and
-// uses nothing from inference/src. The oracle of arch_reference_test.cc.
+// uses nothing from inference/src. The oracle of arch_reference_test.cc. With `round_activations`
+// it also applies the engine's 8-bit activation rounding before quantized products (the
+// numeric contract shared with llama.cpp), so quantized models compare tightly and MoE routing
+// decisions see the same inputs.
 #include "reference_model.h"
 
 #include <algorithm>
@@ -18,11 +21,48 @@ namespace {
 
 using Vec = std::vector<double>;
 
+// The engine's documented numeric contract for quantized weights: before a product with Q4_0 /
+// Q8_0 weights the activations are rounded to 8 bits per block of 32 (scale = max|x| / 127,
+// round to nearest even), before a K-quant product per block of 256. Float weights use the
+// activations as they are.
+int ActivationBlock(GgmlType t) {
+  switch (t) {
+    case GgmlType::kQ4_0:
+    case GgmlType::kQ8_0:
+      return 32;
+    case GgmlType::kQ4_K:
+    case GgmlType::kQ5_K:
+    case GgmlType::kQ6_K:
+      return 256;
+    default:
+      return 0;
+  }
+}
+
+Vec RoundActivations(const Vec& x, int block) {
+  Vec q(x.size());
+  for (size_t b = 0; b < x.size(); b += block) {
+    double amax = 0.0;
+    for (int i = 0; i < block; ++i) amax = std::max(amax, std::fabs(x[b + i]));
+    const double d = amax / 127.0;
+    for (int i = 0; i < block; ++i) q[b + i] = d == 0.0 ? 0.0 : std::nearbyint(x[b + i] / d) * d;
+  }
+  return q;
+}
+
 // A dequantized matrix: out x in (rows = output units).
 struct Mat {
   int64_t rows = 0, cols = 0;
+  GgmlType type = GgmlType::kF32;
+  bool round = false;
   std::vector<double> w;
+  // y = W x with the activation rounding the engine applies for this weight type.
   Vec Apply(const Vec& x) const {
+    const int block = round ? ActivationBlock(type) : 0;
+    return ApplyExact(block ? RoundActivations(x, block) : x);
+  }
+  // y = W x with exact activations (MoE routers and gates are computed this way).
+  Vec ApplyExact(const Vec& x) const {
     Vec y(rows, 0.0);
     for (int64_t r = 0; r < rows; ++r) {
       double s = 0.0;
@@ -36,7 +76,7 @@ struct Mat {
 
 class Ref {
  public:
-  explicit Ref(const GgufFile& f) : f_(f) {}
+  Ref(const GgufFile& f, bool round) : f_(f), round_(round) {}
 
   bool Has(const std::string& name) const { return f_.FindTensor(name) != nullptr; }
 
@@ -44,6 +84,8 @@ class Ref {
   Mat M(const std::string& name, int64_t mat = 0) const {
     const GgufTensor* t = f_.FindTensor(name);
     Mat m;
+    m.type = t->type;
+    m.round = round_;
     m.cols = static_cast<int64_t>(t->dims[0]);
     m.rows = t->dims.size() > 1 ? static_cast<int64_t>(t->dims[1]) : 1;
     const uint64_t row_bytes = *GgmlRowBytes(t->type, t->dims[0]);
@@ -60,6 +102,7 @@ class Ref {
 
  private:
   const GgufFile& f_;
+  bool round_;
 };
 
 Vec RmsNorm(const Vec& x, const Vec& g, double eps, size_t off = 0, size_t n = 0) {
@@ -95,10 +138,11 @@ Vec SwiGlu(const Mat& gate, const Mat& up, const Mat& down, const Vec& h) {
 }  // namespace
 
 StatusOr<std::vector<std::vector<double>>> ReferenceLogits(const std::string& path,
-                                                           const std::vector<int32_t>& tokens) {
+                                                           const std::vector<int32_t>& tokens,
+                                                           bool round_activations) {
   ASSIGN_OR_RETURN(auto file, GgufFile::Open(path));
   const GgufFile& f = *file;
-  const Ref ref(f);
+  const Ref ref(f, round_activations);
   const std::string a = f.architecture();
   const std::string p = a + ".";
   const int d = static_cast<int>(f.GetUintOr(p + "embedding_length", 0));
@@ -224,7 +268,7 @@ StatusOr<std::vector<std::vector<double>>> ReferenceLogits(const std::string& pa
         y = SwiGlu(ref.M(L + "ffn_gate.weight"), ref.M(L + "ffn_up.weight"),
                    ref.M(L + "ffn_down.weight"), h);
       } else {
-        const Vec logits = ref.M(L + "ffn_gate_inp.weight").Apply(h);
+        const Vec logits = ref.M(L + "ffn_gate_inp.weight").ApplyExact(h);
         Vec prob(n_expert);
         const double mx = *std::max_element(logits.begin(), logits.end());
         double sum = 0.0;
@@ -254,7 +298,7 @@ StatusOr<std::vector<std::vector<double>>> ReferenceLogits(const std::string& pa
                           ref.M(L + "ffn_down_shexp.weight"), h);
           double gate = 1.0;
           if (ref.Has(L + "ffn_gate_inp_shexp.weight")) {
-            const Vec g = ref.V(L + "ffn_gate_inp_shexp.weight");
+            const Vec g = ref.V(L + "ffn_gate_inp_shexp.weight");  // exact, like the router
             double dot = 0.0;
             for (int i = 0; i < d; ++i) dot += g[i] * h[i];
             gate = 1.0 / (1.0 + std::exp(-dot));

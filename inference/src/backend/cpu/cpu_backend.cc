@@ -238,6 +238,23 @@ class CpuBackend final : public Backend {
     MatMulRows(AsCpu(weight), 0, x, y, nullptr);
   }
 
+  void MatMulExact(const BackendWeight& weight, TensorView x, TensorView y) override {
+    const CpuWeight& w = AsCpu(weight);
+    if (w.traits.act == cpu::ActivationFormat::kF32) return MatMul(weight, x, y);
+    std::vector<float> rows(static_cast<size_t>(w.rows) * w.cols);
+    for (int64_t r = 0; r < w.rows; ++r) {
+      cpu::DequantizeRow(w.type, w.Row(0, r), w.cols, rows.data() + r * w.cols);
+    }
+    For(x.rows, 1, double(x.rows) * w.rows * w.cols, [&](int64_t b, int64_t e, int) {
+      for (int64_t t = b; t < e; ++t) {
+        for (int64_t r = 0; r < w.rows; ++r) {
+          y.data[t * y.stride + r] =
+              kernels_.dot_ff(rows.data() + r * w.cols, x.data + t * x.stride, w.cols);
+        }
+      }
+    });
+  }
+
   void AddBias(const BackendWeight& b, TensorView y) override {
     std::vector<float> bias(b.cols);
     cpu::DequantizeRow(b.type, AsCpu(b).data, b.cols, bias.data());
