@@ -17,6 +17,7 @@
 #include <cmath>
 #include <cstdio>
 #include <numeric>
+#include <ostream>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -32,6 +33,8 @@ struct ArchCase {
   std::string name;
   SynthConfig config;
 };
+
+void PrintTo(const ArchCase& c, std::ostream* os) { *os << c.name; }
 
 SynthConfig Preset(const std::string& name) {
   auto c = SynthPreset(name);
