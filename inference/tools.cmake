@@ -2,15 +2,20 @@
 # sources here, e.g. target_sources(assistant-model PRIVATE .../cmd_generate.cc)
 # plus one line in the command table of tools/assistant_model/main.cc.
 
-# assistant-model: info / tokenize / detokenize / template (JSON output).
+# assistant-model: info / tokenize / detokenize / template (JSON output),
+# generate / bench (engine).
 add_executable(assistant-model
   ${CMAKE_CURRENT_LIST_DIR}/tools/assistant_model/main.cc
   ${CMAKE_CURRENT_LIST_DIR}/tools/assistant_model/cli.cc
   ${CMAKE_CURRENT_LIST_DIR}/tools/assistant_model/cmd_info.cc
   ${CMAKE_CURRENT_LIST_DIR}/tools/assistant_model/cmd_tokenize.cc
   ${CMAKE_CURRENT_LIST_DIR}/tools/assistant_model/cmd_template.cc
+  ${CMAKE_CURRENT_LIST_DIR}/tools/assistant_model/cmd_generate.cc
+  ${CMAKE_CURRENT_LIST_DIR}/tools/assistant_model/cmd_bench.cc
 )
 target_link_libraries(assistant-model PRIVATE inference)
+# cmd_generate.cc uses serving/token_text.h from the library's own sources.
+target_include_directories(assistant-model PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src)
 assistant_target_warnings(assistant-model)
 
 # gguf-synth: synthetic GGUF models of realistic shapes in every type.

@@ -44,6 +44,7 @@ struct SynthConfig {
   uint32_t v_head_dim = 0;
   GgmlType type = GgmlType::kF32;  // matrices (2-D and 3-D tensors)
   uint64_t seed = 1;
+  std::string chat_template;  // written as tokenizer.chat_template when not empty
 };
 
 // Presets: "tiny" (llama, all dims multiples of 256 so every type works),

@@ -2,7 +2,9 @@
 
 #include <cstdio>
 #include <cstring>
+#include <algorithm>
 #include <memory>
+#include <thread>
 
 #include "inference/quant.h"
 
@@ -125,23 +127,32 @@ common::Status GgufWriter::Write(const std::function<common::Status(std::string_
   }
   head.resize((head.size() + alignment_ - 1) / alignment_ * alignment_, '\0');
   RETURN_IF_ERROR(sink(head));
-  std::vector<float> row;
   std::string buf;
   for (const auto& t : tensors_) {
     if (t.rows) {
       const uint64_t ne0 = t.dims[0];
       const uint64_t row_bytes = *GgmlRowBytes(t.type, ne0);
       const uint64_t n_rows = ne0 == 0 ? 0 : t.n_bytes / row_bytes;
-      row.resize(ne0);
       // Batch rows into ~4 MiB writes.
       const uint64_t batch = std::max<uint64_t>(1, (4u << 20) / std::max<uint64_t>(1, row_bytes));
       for (uint64_t r = 0; r < n_rows; r += batch) {
         const uint64_t n = std::min(batch, n_rows - r);
         buf.resize(n * row_bytes);
-        for (uint64_t k = 0; k < n; ++k) {
-          t.rows(r + k, row.data());
-          RETURN_IF_ERROR(QuantizeRow(t.type, row.data(), buf.data() + k * row_bytes, static_cast<int64_t>(ne0)));
-        }
+        // Rows are independent: generate and quantize them on all cores.
+        const unsigned n_threads =
+            n < 8 ? 1u : std::max(1u, std::min(16u, std::thread::hardware_concurrency()));
+        auto work = [&](unsigned tid) {
+          std::vector<float> local(ne0);
+          for (uint64_t k = tid; k < n; k += n_threads) {
+            t.rows(r + k, local.data());
+            // Cannot fail: type and row length were checked in AddTensor.
+            (void)QuantizeRow(t.type, local.data(), buf.data() + k * row_bytes, static_cast<int64_t>(ne0));
+          }
+        };
+        std::vector<std::thread> pool;
+        for (unsigned tid = 1; tid < n_threads; ++tid) pool.emplace_back(work, tid);
+        work(0);
+        for (auto& th : pool) th.join();
         RETURN_IF_ERROR(sink(buf));
       }
     } else {

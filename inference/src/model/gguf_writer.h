@@ -32,7 +32,8 @@ class GgufWriter {
   common::Status CopyKey(const GgufFile& from, std::string_view key);
 
   // Fills one row (dims[0] floats) of a tensor; rows are numbered 0.. in
-  // file order (ne1 fastest, then ne2, ...).
+  // file order (ne1 fastest, then ne2, ...). Called from several threads at
+  // once, so it must be thread-safe (a pure function of the row number).
   using RowFn = std::function<void(uint64_t row, float* out)>;
   // A tensor whose rows are produced in float and stored as `type`
   // (quantized with the reference quantizers of quant.h).

@@ -143,6 +143,7 @@ Status Build(const SynthConfig& c, const GgufFile* vocab, GgufWriter& w) {
     ASSIGN_OR_RETURN(std::vector<std::string> toks, vocab->GetStringArray("tokenizer.ggml.tokens"));
     n_vocab = toks.size();
     for (const auto& k : vocab->keys()) {
+      if (k.key == "tokenizer.chat_template" && !c.chat_template.empty()) continue;
       if (k.key.rfind("tokenizer.", 0) == 0) RETURN_IF_ERROR(w.CopyKey(*vocab, k.key));
     }
   } else {
@@ -182,6 +183,7 @@ Status Build(const SynthConfig& c, const GgufFile* vocab, GgufWriter& w) {
     w.SetUint32("tokenizer.ggml.unknown_token_id", 0);
   }
   w.SetUint32(a + ".vocab_size", static_cast<uint32_t>(n_vocab));
+  if (!c.chat_template.empty()) w.SetString("tokenizer.chat_template", c.chat_template);
 
   Builder b(c, w);
   const uint64_t E = c.n_embd;

@@ -63,6 +63,8 @@ int RunInfo(int argc, char** argv);
 int RunTokenize(int argc, char** argv);
 int RunDetokenize(int argc, char** argv);
 int RunTemplate(int argc, char** argv);
+int CmdGenerate(int argc, char** argv);  // cmd_generate.cc (engine)
+int CmdBench(int argc, char** argv);     // cmd_bench.cc (engine)
 
 }  // namespace assistant_model
 

@@ -20,6 +20,9 @@ const Command kCommands[] = {
      "template --model FILE --messages JSON|@FILE [--add-generation-prompt] [--context JSON] "
      "[--tokenizer-config F]",
      RunTemplate},
+    {"generate", "generate --model FILE (--prompt TEXT | --prompt-ids JSON) [-n N] [--greedy] ... (see --help)",
+     CmdGenerate},
+    {"bench", "bench --model FILE ... (see --help)", CmdBench},
 };
 
 void PrintUsage(FILE* out) {

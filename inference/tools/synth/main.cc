@@ -6,6 +6,10 @@
 #include <cstring>
 #include <string>
 
+#include <fstream>
+#include <sstream>
+
+#include "common/json.h"
 #include "inference/gguf.h"
 #include "inference/synth.h"
 
@@ -16,7 +20,8 @@ void Usage(FILE* out) {
                "usage: gguf-synth --out FILE [--preset NAME] [--type TYPE] [--vocab VOCAB.gguf] [--seed N]\n"
                "                  [--arch A] [--n-embd N] [--n-layer N] [--n-head N] [--n-head-kv N] [--head-dim N]\n"
                "                  [--n-ff N] [--n-ctx N] [--n-vocab N] [--n-expert N] [--n-expert-used N]\n"
-               "                  [--n-ff-exp N] [--tied-output]\n"
+               "                  [--n-ff-exp N] [--tied-output] [--chat-template FILE]\n"
+               "--chat-template takes a Jinja file or a tokenizer_config.json (its chat_template)\n"
                "presets:");
   for (const auto& p : inference::SynthPresetNames()) std::fprintf(out, " %s", p.c_str());
   std::fprintf(out, "\ntypes: F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q4_K Q5_K Q6_K\n"
@@ -38,7 +43,7 @@ bool ParseType(const std::string& name, inference::GgmlType* out) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string out, preset = "tiny", vocab_path, type_name;
+  std::string out, preset = "tiny", vocab_path, type_name, template_path;
   // Collect overrides first; the preset is applied before them.
   std::vector<std::pair<std::string, std::string>> overrides;
   bool tied = false;
@@ -66,6 +71,8 @@ int main(int argc, char** argv) {
       vocab_path = v;
     } else if (a == "--type") {
       type_name = v;
+    } else if (a == "--chat-template") {
+      template_path = v;
     } else {
       overrides.emplace_back(a.substr(2), v);
     }
@@ -115,6 +122,20 @@ int main(int argc, char** argv) {
       return 2;
     }
     *field = static_cast<uint32_t>(n);
+  }
+  if (!template_path.empty()) {
+    std::ifstream in(template_path, std::ios::binary);
+    if (!in) {
+      std::fprintf(stderr, "gguf-synth: cannot open '%s'\n", template_path.c_str());
+      return 1;
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    c.chat_template = ss.str();
+    auto j = common::Json::Parse(c.chat_template);
+    if (j.ok() && j->is_object() && j->Find("chat_template") && j->Find("chat_template")->is_string()) {
+      c.chat_template = j->Find("chat_template")->as_string();
+    }
   }
   std::unique_ptr<inference::GgufFile> vocab;
   if (!vocab_path.empty()) {

@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -123,6 +124,25 @@ TEST(AssistantModelCli, InfoReportsShapesTypesTokenizerAndHash) {
   EXPECT_EQ(j->Find("tensors")->Find("types")->Find("F32")->as_int(), 48);
   EXPECT_EQ(j->Find("tokenizer")->Find("vocab_size")->as_int(), 512);
   EXPECT_FALSE(j->Find("chat_template")->Find("present")->as_bool());
+}
+
+TEST(AssistantModelCli, TemplateAndInfoUseTheChatTemplateInsideAGguf) {
+  const std::string model = ::testing::TempDir() + "/cli_test_qwen3_template.gguf";
+  std::string synth = std::string(GGUF_SYNTH_BIN) + " --out " + Quote(model) + " --preset tiny --n-vocab 300" +
+                      " --chat-template " + Quote(DataPath("tokenizers/qwen3/tokenizer_config.json")) + " > /dev/null";
+  ASSERT_EQ(std::system(synth.c_str()), 0);
+  Result info = RunTool("info --no-sha256 " + Quote(model));
+  ASSERT_EQ(info.exit_code, 0);
+  auto j = Json::Parse(info.out);
+  ASSERT_TRUE(j.ok());
+  EXPECT_TRUE(j->Find("chat_template")->Find("present")->as_bool());
+  EXPECT_TRUE(j->Find("chat_template")->Find("parses")->as_bool());
+  EXPECT_EQ(j->Find("chat_template")->Find("sha256")->as_string().size(), 64u);
+  Result r = RunTool("template --model " + Quote(model) + " --add-generation-prompt --messages " +
+                     Quote(R"([{"role":"user","content":"Hello!"}])"));
+  ASSERT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out, "<|im_start|>user\nHello!<|im_end|>\n<|im_start|>assistant\n");
+  std::remove(model.c_str());
 }
 
 TEST(AssistantModelCli, UsageErrorsExitTwoAndFailuresExitOne) {
