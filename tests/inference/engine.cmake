@@ -9,3 +9,23 @@ target_include_directories(engine_kernels_test PRIVATE ${_engine_src})
 assistant_add_test(engine_stories_greedy_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/engine/stories_greedy_test.cc
   LIBS inference)
+
+# Test support: the double-precision reference forward pass.
+add_library(engine_test_support STATIC
+  ${CMAKE_CURRENT_LIST_DIR}/engine/reference_model.cc)
+target_link_libraries(engine_test_support PUBLIC inference)
+target_include_directories(engine_test_support PUBLIC ${CMAKE_CURRENT_LIST_DIR}/engine)
+assistant_target_warnings(engine_test_support)
+
+assistant_add_test(engine_arch_reference_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/engine/arch_reference_test.cc
+  LIBS engine_test_support)
+
+# Benchmark program (built, not a test): tests/inference/bench/compare_llamacpp.sh runs it.
+add_executable(engine-bench ${CMAKE_CURRENT_LIST_DIR}/bench/engine_bench.cc)
+target_link_libraries(engine-bench PRIVATE inference)
+assistant_target_warnings(engine-bench)
+
+assistant_add_test(engine_cpu_backend_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/engine/cpu_backend_test.cc
+  LIBS inference)

@@ -110,6 +110,8 @@ struct RopeParams {
   int n_rot = 0;        // rotated elements per head (even)
   RopeMode mode = RopeMode::kNormal;
   float freq_base = 10000.0f;
+  // Optional per-pair frequency divisors [n_rot / 2] (Llama 3.1's rope_freqs.weight).
+  const BackendWeight* freq_factors = nullptr;
 };
 
 class Backend {
@@ -151,6 +153,9 @@ class Backend {
   virtual void GatherLogitRows(TensorView src, TensorView out) = 0;
   // y[t][o] = sum_i w[o][i] * x[t][i]   (x: [n, w.cols], y: [n, w.rows]).
   virtual void MatMul(const BackendWeight& w, TensorView x, TensorView y) = 0;
+  // The same product without rounding the activations, for small matrices whose outputs make
+  // discrete decisions (MoE routers): the weight rows are expanded to float once per call.
+  virtual void MatMulExact(const BackendWeight& w, TensorView x, TensorView y) = 0;
   // y[t] += b (b: one row of y.cols).
   virtual void AddBias(const BackendWeight& b, TensorView y) = 0;
   // y[t] = x[t] / rms(x[t]) * gamma; x.cols must be a multiple of gamma.cols (per-head norms).
@@ -175,8 +180,11 @@ class Backend {
   virtual void ScaleRows(TensorView scales, TensorView dst) = 0;
 
   // MoE: from router logits [n, n_expert] choose n_expert_used experts per token:
-  // ids [n, k] (int32 in the view's memory) and weights [n, k].
-  virtual void MoeRoute(TensorView router_logits, const MoeRouting& r, TensorView ids,
+  // ids [n, k] (int32 in the view's memory) and weights [n, k]. With `selection_bias`
+  // ([n_expert], DeepSeek-V3's exp_probs_b) experts are chosen by probability + bias, weighted
+  // by the unbiased probability.
+  virtual void MoeRoute(TensorView router_logits, const MoeRouting& r,
+                        const BackendWeight* selection_bias, TensorView ids,
                         TensorView weights) = 0;
   // Expert products. experts: 3-D weight [n_expert][rows][cols]. For token t and slot j:
   //   y[t*k + j] = experts[ids[t][j]] * x[x_per_slot ? t*k + j : t]

@@ -77,6 +77,7 @@ struct MoeWeights {
   Weight gate_exps, up_exps, down_exps; // [n_expert][n_ff_exp x n_embd], ... down [n_embd x n_ff_exp]
   FfnWeights shared;                    // ffn_*_shexp (absent: gate == nullptr)
   Weight shared_gate;                   // qwen2moe ffn_gate_inp_shexp [n_embd -> 1] (optional)
+  Weight selection_bias;                // deepseek exp_probs_b [n_expert] (optional)
 };
 
 // What every architecture provides to the Model.

@@ -29,6 +29,7 @@ class Llama final : public Architecture {
     ASSIGN_OR_RETURN(tok_embd_, l.Need("token_embd.weight", {d, c_.n_vocab}));
     ASSIGN_OR_RETURN(output_norm_, l.Need("output_norm.weight", {d}));
     ASSIGN_OR_RETURN(output_, l.Maybe("output.weight", {d, c_.n_vocab}));  // absent: tied
+    ASSIGN_OR_RETURN(rope_freqs_, l.Maybe("rope_freqs.weight", {c_.n_rot / 2}));  // Llama 3.1
     layers_.resize(c_.n_layer);
     for (int il = 0; il < c_.n_layer; ++il) {
       LlamaLayer& L = layers_[il];
@@ -57,8 +58,10 @@ class Llama final : public Architecture {
     ASSIGN_OR_RETURN(TensorView v, act.Take(n, c_.n_head_kv * hd));          // [n, n_kv*hd]
     ASSIGN_OR_RETURN(TensorView attn, act.Take(n, c_.n_head * hd));          // [n, n_head*hd]
     ASSIGN_OR_RETURN(TensorView y, act.Take(n, c_.n_embd));                  // [n, n_embd]
-    const RopeParams q_rope{c_.n_head, hd, 0, c_.n_rot, c_.rope_mode, c_.rope_freq_base};
-    const RopeParams k_rope{c_.n_head_kv, hd, 0, c_.n_rot, c_.rope_mode, c_.rope_freq_base};
+    const RopeParams q_rope{c_.n_head, hd, 0, c_.n_rot, c_.rope_mode, c_.rope_freq_base,
+                            rope_freqs_.get()};
+    const RopeParams k_rope{c_.n_head_kv, hd, 0, c_.n_rot, c_.rope_mode, c_.rope_freq_base,
+                            rope_freqs_.get()};
     const MoeRouting routing{c_.n_expert, c_.n_expert_used, MoeGating::kSoftmax,
                              /*normalize=*/true, 1.0f};
 
@@ -93,6 +96,7 @@ class Llama final : public Architecture {
   Weight tok_embd_;     // [n_embd x n_vocab]
   Weight output_norm_;  // [n_embd]
   Weight output_;       // [n_embd -> n_vocab], nullptr when tied to tok_embd_
+  Weight rope_freqs_;   // [n_rot/2] frequency divisors (Llama 3.1 rope scaling), optional
   std::vector<LlamaLayer> layers_;
 };
 

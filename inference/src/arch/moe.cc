@@ -12,6 +12,7 @@ Status LoadMoe(WeightLoader& l, const ModelConfig& c, int il, MoeWeights* w) {
   ASSIGN_OR_RETURN(w->gate_exps, l.Need(WeightLoader::Layer(il, "ffn_gate_exps.weight"), {d, ff, ne}));
   ASSIGN_OR_RETURN(w->up_exps, l.Need(WeightLoader::Layer(il, "ffn_up_exps.weight"), {d, ff, ne}));
   ASSIGN_OR_RETURN(w->down_exps, l.Need(WeightLoader::Layer(il, "ffn_down_exps.weight"), {ff, d, ne}));
+  ASSIGN_OR_RETURN(w->selection_bias, l.Maybe(WeightLoader::Layer(il, "exp_probs_b.bias"), {ne}));
   if (l.Has(WeightLoader::Layer(il, "ffn_gate_shexp.weight"))) {
     const int ff_sh = c.n_ff_shexp > 0 ? c.n_ff_shexp : ff * std::max(1, c.n_expert_shared);
     RETURN_IF_ERROR(LoadFfn(l, il, d, ff_sh, "_shexp", &w->shared));
@@ -29,8 +30,8 @@ Status MoeFfn(Backend& b, Activations& act, const ModelConfig& c, const MoeRouti
   ASSIGN_OR_RETURN(TensorView router_logits, act.Take(n, c.n_expert));  // [n, n_expert]
   ASSIGN_OR_RETURN(TensorView ids, act.Take(n, k));                     // [n, k] int32
   ASSIGN_OR_RETURN(TensorView weights, act.Take(n, k));                 // [n, k]
-  b.MatMul(*w.router, xn, router_logits);
-  b.MoeRoute(router_logits, routing, ids, weights);
+  b.MatMulExact(*w.router, xn, router_logits);  // routing decisions: no activation rounding
+  b.MoeRoute(router_logits, routing, w.selection_bias.get(), ids, weights);
   // Experts: SwiGLU of each (token, slot) with its expert's matrices.
   ASSIGN_OR_RETURN(TensorView gate, act.Take(n * k, c.n_ff_exp));      // [n*k, n_ff_exp]
   ASSIGN_OR_RETURN(TensorView up, act.Take(n * k, c.n_ff_exp));        // [n*k, n_ff_exp]
@@ -47,7 +48,7 @@ Status MoeFfn(Backend& b, Activations& act, const ModelConfig& c, const MoeRouti
     RETURN_IF_ERROR(DenseFfn(b, act, w.shared, xn, shared));
     if (w.shared_gate) {
       ASSIGN_OR_RETURN(TensorView g, act.Take(n, 1));                   // [n, 1]
-      b.MatMul(*w.shared_gate, xn, g);
+      b.MatMulExact(*w.shared_gate, xn, g);
       b.Sigmoid(g);
       b.ScaleRows(g, shared);
     }

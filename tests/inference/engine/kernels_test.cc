@@ -198,13 +198,29 @@ TEST(ThreadPoolTest, ParallelForVisitsEveryIndexOnce) {
   }
 }
 
-TEST(ThreadPoolTest, RunCallsEveryThreadIndexExactlyOnceManyTimes) {
+TEST(ThreadPoolTest, RunCallsTheCallerAndEachJoiningWorkerAtMostOnce) {
   ThreadPool pool(3);
   for (int iter = 0; iter < 500; ++iter) {
-    std::atomic<int> mask{0};
-    pool.Run([&](int t) { mask.fetch_or(1 << t); });
-    ASSERT_EQ(mask.load(), 0b111);
+    std::atomic<int> calls[3] = {0, 0, 0};
+    pool.Run([&](int t) { calls[t].fetch_add(1); });
+    ASSERT_EQ(calls[0].load(), 1);
+    ASSERT_LE(calls[1].load(), 1);
+    ASSERT_LE(calls[2].load(), 1);
   }
+}
+
+TEST(ThreadPoolTest, WorkersJoinLongLoops) {
+  // A loop long enough for the workers to wake up gets work on more than one thread.
+  ThreadPool pool(2);
+  std::atomic<int> seen_worker{0};
+  for (int iter = 0; iter < 50 && seen_worker.load() == 0; ++iter) {
+    pool.ParallelFor(64, 1, [&](int64_t, int64_t, int t) {
+      if (t != 0) seen_worker.store(1);
+      volatile double x = 0;
+      for (int i = 0; i < 20000; ++i) x = x + i;
+    });
+  }
+  EXPECT_EQ(seen_worker.load(), 1);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <numeric>
 #include <thread>
@@ -218,7 +219,7 @@ class CpuBackend final : public Backend {
 
   void Embed(const BackendWeight& table, TensorView out) override {
     const CpuWeight& w = AsCpu(table);
-    pool_.ParallelFor(out.rows, 16, [&](int64_t b, int64_t e, int) {
+    For(out.rows, 16, double(out.rows) * w.cols, [&](int64_t b, int64_t e, int) {
       for (int64_t r = b; r < e; ++r) {
         const int32_t tok = std::clamp<int32_t>(tokens_[r], 0, static_cast<int32_t>(w.rows - 1));
         cpu::DequantizeRow(w.type, w.Row(0, tok), w.cols, out.data + r * out.stride);
@@ -237,6 +238,23 @@ class CpuBackend final : public Backend {
     MatMulRows(AsCpu(weight), 0, x, y, nullptr);
   }
 
+  void MatMulExact(const BackendWeight& weight, TensorView x, TensorView y) override {
+    const CpuWeight& w = AsCpu(weight);
+    if (w.traits.act == cpu::ActivationFormat::kF32) return MatMul(weight, x, y);
+    std::vector<float> rows(static_cast<size_t>(w.rows) * w.cols);
+    for (int64_t r = 0; r < w.rows; ++r) {
+      cpu::DequantizeRow(w.type, w.Row(0, r), w.cols, rows.data() + r * w.cols);
+    }
+    For(x.rows, 1, double(x.rows) * w.rows * w.cols, [&](int64_t b, int64_t e, int) {
+      for (int64_t t = b; t < e; ++t) {
+        for (int64_t r = 0; r < w.rows; ++r) {
+          y.data[t * y.stride + r] =
+              kernels_.dot_ff(rows.data() + r * w.cols, x.data + t * x.stride, w.cols);
+        }
+      }
+    });
+  }
+
   void AddBias(const BackendWeight& b, TensorView y) override {
     std::vector<float> bias(b.cols);
     cpu::DequantizeRow(b.type, AsCpu(b).data, b.cols, bias.data());
@@ -251,7 +269,7 @@ class CpuBackend final : public Backend {
     cpu::DequantizeRow(gamma.type, AsCpu(gamma).data, gamma.cols, g.data());
     const int64_t width = gamma.cols;
     const int64_t per_row = x.cols / width;
-    pool_.ParallelFor(x.rows, 8, [&](int64_t b, int64_t e, int) {
+    For(x.rows, 8, double(x.rows) * x.cols * 2, [&](int64_t b, int64_t e, int) {
       for (int64_t r = b; r < e; ++r) {
         for (int64_t h = 0; h < per_row; ++h) {
           const float* in = x.data + r * x.stride + h * width;
@@ -267,13 +285,19 @@ class CpuBackend final : public Backend {
 
   void Rope(TensorView x, const RopeParams& p) override {
     const int half = p.n_rot / 2;
-    pool_.ParallelFor(x.rows, 8, [&](int64_t b, int64_t e, int thread) {
+    std::vector<float> factors(half, 1.0f);
+    if (p.freq_factors != nullptr) {
+      cpu::DequantizeRow(p.freq_factors->type, AsCpu(*p.freq_factors).data, half, factors.data());
+    }
+    For(x.rows, 8, double(x.rows) * (p.n_head * p.n_rot * 2 + half * 40), [&](int64_t b, int64_t e, int thread) {
       float* cs = reinterpret_cast<float*>(thread_scratch_[thread].Get(sizeof(float) * p.n_rot));
       for (int64_t r = b; r < e; ++r) {
         const double pos = positions_[r];
         for (int i = 0; i < half; ++i) {
-          const double theta = pos * std::pow(static_cast<double>(p.freq_base),
-                                              -2.0 * i / static_cast<double>(p.n_rot));
+          const double theta = pos *
+                               std::pow(static_cast<double>(p.freq_base),
+                                        -2.0 * i / static_cast<double>(p.n_rot)) /
+                               factors[i];
           cs[2 * i] = static_cast<float>(std::cos(theta));
           cs[2 * i + 1] = static_cast<float>(std::sin(theta));
         }
@@ -316,7 +340,9 @@ class CpuBackend final : public Backend {
     const size_t k_off = static_cast<size_t>(p.head_dim_k) * esize;  // per kv head
     const size_t v_off = kv_k_width_ * esize;
     const size_t v_head = static_cast<size_t>(p.head_dim_v) * esize;
-    pool_.ParallelFor(tasks, 4, [&](int64_t b, int64_t e, int thread) {
+    const double attn_work = double(tasks) * (positions_.empty() ? 1 : positions_.back() + 1) *
+                             (p.head_dim_k + p.head_dim_v);
+    For(tasks, 4, attn_work, [&](int64_t b, int64_t e, int thread) {
       for (int64_t t = b; t < e; ++t) {
         const int64_t r = t / p.n_head;
         const int h = static_cast<int>(t % p.n_head);
@@ -361,7 +387,7 @@ class CpuBackend final : public Backend {
   }
 
   void SiluMul(TensorView gate, TensorView up, TensorView out) override {
-    pool_.ParallelFor(gate.rows, 4, [&](int64_t b, int64_t e, int) {
+    For(gate.rows, 4, double(gate.rows) * gate.cols * 8, [&](int64_t b, int64_t e, int) {
       for (int64_t r = b; r < e; ++r) {
         const float* g = gate.data + r * gate.stride;
         const float* u = up.data + r * up.stride;
@@ -400,10 +426,14 @@ class CpuBackend final : public Backend {
     }
   }
 
-  void MoeRoute(TensorView logits, const MoeRouting& rt, TensorView ids,
-                TensorView weights) override {
-    std::vector<float> probs(rt.n_expert);
+  void MoeRoute(TensorView logits, const MoeRouting& rt, const BackendWeight* selection_bias,
+                TensorView ids, TensorView weights) override {
+    std::vector<float> probs(rt.n_expert), select(rt.n_expert), bias(rt.n_expert, 0.0f);
     std::vector<int> order(rt.n_expert);
+    if (selection_bias != nullptr) {
+      cpu::DequantizeRow(selection_bias->type, AsCpu(*selection_bias).data, rt.n_expert,
+                         bias.data());
+    }
     for (int64_t r = 0; r < logits.rows; ++r) {
       const float* l = logits.data + r * logits.stride;
       if (rt.gating == MoeGating::kSoftmax) {
@@ -414,9 +444,12 @@ class CpuBackend final : public Backend {
       } else {
         for (int e = 0; e < rt.n_expert; ++e) probs[e] = 1.0f / (1.0f + std::exp(-l[e]));
       }
+      for (int e = 0; e < rt.n_expert; ++e) select[e] = probs[e] + bias[e];
       std::iota(order.begin(), order.end(), 0);
       std::partial_sort(order.begin(), order.begin() + rt.n_expert_used, order.end(),
-                        [&](int a, int b) { return probs[a] > probs[b] || (probs[a] == probs[b] && a < b); });
+                        [&](int a, int b) {
+                          return select[a] > select[b] || (select[a] == select[b] && a < b);
+                        });
       float sel_sum = 0.0f;
       for (int j = 0; j < rt.n_expert_used; ++j) sel_sum += probs[order[j]];
       int32_t* id_row = ids.ints() + r * ids.stride;
@@ -472,6 +505,18 @@ class CpuBackend final : public Backend {
     size_t table_offset;  // into tables_
   };
 
+  // Runs fn over [0, n) on the pool only when the op has enough work (about `work` multiply-adds)
+  // to pay for waking the workers; small ops of a decode step run on the calling thread.
+  void For(int64_t n, int64_t grain, double work,
+           const std::function<void(int64_t, int64_t, int)>& fn) {
+    constexpr double kMinParallelWork = 1 << 15;
+    if (work < kMinParallelWork || pool_.size() == 1) {
+      if (n > 0) fn(0, n, 0);
+    } else {
+      pool_.ParallelFor(n, grain, fn);
+    }
+  }
+
   static size_t ElementBytes(KvCacheType t) {
     return t == KvCacheType::kF16 ? sizeof(uint16_t) : sizeof(float);
   }
@@ -504,7 +549,7 @@ class CpuBackend final : public Backend {
     const size_t act_row = cpu::ActivationBytes(tt.act, w.cols);
     const size_t act_stride = (act_row + 63) / 64 * 64;
     uint8_t* act = act_scratch_.Get(act_stride * n);
-    pool_.ParallelFor(n, 4, [&](int64_t b, int64_t e, int) {
+    For(n, 4, double(n) * w.cols * 2, [&](int64_t b, int64_t e, int) {
       for (int64_t i = b; i < e; ++i) {
         cpu::ConvertActivations(kernels_, tt.act, x.data + x_rows[i] * x.stride, w.cols,
                                 act + i * act_stride);
@@ -514,8 +559,8 @@ class CpuBackend final : public Backend {
     // kMaxDotCols so a weight row is read once per tile, and the chunk stays in cache.
     const int64_t rows = w.rows;
     const int64_t chunk = n == 1 ? std::max<int64_t>(8, rows / (pool_.size() * 16))
-                                 : std::max<int64_t>(4, std::min<int64_t>(32, rows / (pool_.size() * 8)));
-    pool_.ParallelFor(rows, chunk, [&](int64_t rb, int64_t re, int) {
+                                 : std::max<int64_t>(4, std::min<int64_t>(128, rows / (pool_.size() * 4)));
+    For(rows, chunk, double(rows) * w.cols * n, [&](int64_t rb, int64_t re, int) {
       float out[cpu::kMaxDotCols];
       for (int64_t t0 = 0; t0 < n; t0 += cpu::kMaxDotCols) {
         const int nt = static_cast<int>(std::min<int64_t>(cpu::kMaxDotCols, n - t0));

@@ -39,18 +39,21 @@ void ThreadPool::Run(const std::function<void(int)>& fn) {
     return;
   }
   job_ = &fn;
-  pending_.store(n_threads_ - 1, std::memory_order_release);
-  generation_.fetch_add(1, std::memory_order_acq_rel);
+  closed_.store(false, std::memory_order_seq_cst);
+  generation_.fetch_add(1, std::memory_order_seq_cst);
   generation_.notify_all();
   fn(0);
-  for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins) {
+  // Close the loop, then wait for the workers that joined it. A worker increments running_
+  // before it checks closed_; both sides use seq_cst, so either we see its increment or it sees
+  // the loop closed and backs off.
+  closed_.store(true, std::memory_order_seq_cst);
+  for (int spins = 0; running_.load(std::memory_order_seq_cst) != 0; ++spins) {
     if (spins < kSpinIterations) {
       CpuRelax();
     } else {
       std::this_thread::yield();
     }
   }
-  job_ = nullptr;
 }
 
 void ThreadPool::WorkerLoop(int index) {
@@ -67,8 +70,12 @@ void ThreadPool::WorkerLoop(int index) {
     }
     seen = gen;
     if (stop_.load(std::memory_order_acquire)) return;
-    (*job_)(index);
-    pending_.fetch_sub(1, std::memory_order_acq_rel);
+    running_.fetch_add(1, std::memory_order_seq_cst);
+    if (!closed_.load(std::memory_order_seq_cst) &&
+        generation_.load(std::memory_order_seq_cst) == seen) {
+      (*job_)(index);
+    }
+    running_.fetch_sub(1, std::memory_order_seq_cst);
   }
 }
 

@@ -1,7 +1,12 @@
 // A fixed pool of worker threads running one parallel loop at a time.
 //
-// The calling thread takes part as worker 0. Workers spin briefly for the next loop (a decode
+// The calling thread takes part as thread 0. Workers spin briefly for the next loop (a decode
 // step issues hundreds of small loops) and then sleep on a futex-backed atomic wait.
+//
+// Work is handed out dynamically and the caller never waits for a worker that has not started:
+// when the caller runs out of work it closes the loop, and a worker that wakes up late (on a
+// machine with more runnable threads than cores) skips it. So a descheduled worker costs at most
+// the chunk it is running, not a whole time slice per op.
 #ifndef INFERENCE_SRC_BACKEND_CPU_THREAD_POOL_H_
 #define INFERENCE_SRC_BACKEND_CPU_THREAD_POOL_H_
 
@@ -23,8 +28,9 @@ class ThreadPool {
 
   int size() const { return n_threads_; }
 
-  // Runs fn(thread_index) once on each of the size() threads and returns when all are done.
-  // Not reentrant: one caller at a time, and fn must not call Run.
+  // Runs fn(thread_index) on the caller (index 0) and on every worker that joins before the
+  // caller finishes its own call; returns when all that joined are done. fn must therefore
+  // share out its work dynamically. Not reentrant: one caller at a time.
   void Run(const std::function<void(int thread_index)>& fn);
 
   // Splits [0, n) into chunks of `grain` and hands them out dynamically:
@@ -41,9 +47,10 @@ class ThreadPool {
 
   // Shared with the workers.
   std::atomic<uint64_t> generation_{0};  // bumped to start a loop
-  std::atomic<int> pending_{0};          // workers still running the current loop
+  std::atomic<int> running_{0};          // workers inside the current loop
+  std::atomic<bool> closed_{true};       // the current loop takes no more workers
   std::atomic<bool> stop_{false};
-  const std::function<void(int)>* job_ = nullptr;  // valid while pending_ > 0
+  const std::function<void(int)>* job_ = nullptr;  // the loop of the current generation
 };
 
 }  // namespace inference::cpu
