@@ -81,10 +81,10 @@ class PolicyBuilder {
 
  private:
   Status Error(const YAML::Mark& mark, const std::string& message) const {
-    std::string where = source_;
-    if (!mark.is_null()) {
-      where += ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
-    }
+    // Errors about the whole document point at its start.
+    const int line = mark.is_null() ? 1 : mark.line + 1;
+    const int column = mark.is_null() ? 1 : mark.column + 1;
+    std::string where = source_ + ":" + std::to_string(line) + ":" + std::to_string(column);
     return common::InvalidArgumentError(where + ": " + message);
   }
   Status Error(const YAML::Node& node, const std::string& message) const {
