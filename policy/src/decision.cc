@@ -111,24 +111,31 @@ std::string Decision::Describe() const {
 
 Decision Decide(const Policy& policy, const RequestContext& request,
                 PseudonymTable* conversation) {
+  return internal::DecideWithChain(policy, request, conversation, internal::DefaultChain());
+}
+
+namespace internal {
+
+Decision DecideWithChain(const Policy& policy, const RequestContext& request,
+                         PseudonymTable* conversation,
+                         const std::vector<std::unique_ptr<Filter>>& chain) {
   Decision decision;
   decision.policy_hash = policy.hash();
   try {
     PseudonymTable local;
     internal::DecisionState state{policy, request, conversation ? conversation : &local, decision};
     bool denied = false;
-    for (const auto& filter : internal::DefaultChain()) {
+    for (const auto& filter : chain) {
       if (filter->Apply(state) == internal::Verdict::kDeny) denied = true;
     }
     // Deny wins: any deny verdict (or deny reason) denies the whole request.
     denied = denied || decision.FirstDenyReason() != nullptr;
     decision.allow = !denied;
-  } catch (const std::exception&) {
-    decision.allow = false;
-    decision.reasons.push_back(
-        {"internal.error", Effect::kDeny, "the policy engine failed; the request is denied"});
   } catch (...) {
+    // Fail closed: deny, and keep no partially redacted copy of the prompt.
     decision.allow = false;
+    decision.audit_prompt.clear();
+    decision.obligations.redactions.clear();
     decision.reasons.push_back(
         {"internal.error", Effect::kDeny, "the policy engine failed; the request is denied"});
   }
@@ -139,6 +146,8 @@ Decision Decide(const Policy& policy, const RequestContext& request,
   }
   return decision;
 }
+
+}  // namespace internal
 
 std::vector<Finding> FindSensitiveData(const Policy& policy, std::string_view text,
                                        bool all_detectors) {

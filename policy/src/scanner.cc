@@ -106,7 +106,6 @@ bool PhoneAccept(std::string_view text, size_t begin, size_t end) {
 }
 
 bool CardAccept(std::string_view text, size_t* begin, size_t* end) {
-  if (InNumericContext(text, *begin, *end)) return false;
   // Groups of digits separated by one space or dash. Try the longest valid
   // run of whole groups, leftmost first: "ref 1234 4111 1111 1111 1111".
   struct Group {
@@ -127,7 +126,8 @@ bool CardAccept(std::string_view text, size_t* begin, size_t* end) {
         digits.append(text.substr(groups[g].begin, groups[g].end - groups[g].begin));
       }
       if (digits.size() < 13 || digits.size() > 19) continue;
-      if (CardNumberValid(digits)) {
+      if (CardNumberValid(digits) &&
+          !InNumericContext(text, groups[first].begin, groups[last].end)) {
         *begin = groups[first].begin;
         *end = groups[last].end;
         return true;
@@ -481,7 +481,10 @@ std::vector<Hit> Scanner::Scan(std::string_view text, const std::vector<bool>& e
     }
     if (accepted >= 0 && e > b) {
       hits.push_back({accepted, b, e});
-      next = std::max(next, e);
+      // Continue right after the finding; a validator may have narrowed the
+      // candidate ("4111 1111 1111 1111 10.0.0.1"). Candidates that get
+      // narrowed (cards, IBANs) have a bounded length, so this stays linear.
+      next = e;
     }
     pos = std::max(next, pos + 1);
   }
