@@ -627,6 +627,13 @@ Status PolicyBuilder::CompileScanner() {
   auto scanner = internal::Scanner::Create(std::move(specs));
   if (!scanner.ok()) return Error(YAML::Mark::null_mark(), scanner.status().message());
   p_->scanner_ = std::move(scanner).value();
+  // Actions per class in scanner order, so deciding needs no lookups.
+  const auto& compiled = p_->scanner_->specs();
+  for (const auto& spec : compiled) p_->default_actions_.push_back(p_->DetectorAction(spec.name));
+  for (const Classification& c : p_->classifications_) {
+    std::vector<Action>& actions = p_->class_actions_[c.name];
+    for (const auto& spec : compiled) actions.push_back(p_->DetectorActionFor(c, spec.name));
+  }
   return common::OkStatus();
 }
 

@@ -67,6 +67,11 @@ Action Policy::DetectorActionFor(const Classification& cls, std::string_view det
   return DetectorAction(detector);
 }
 
+const std::vector<Action>* Policy::ScannerActions(std::string_view classification) const {
+  auto it = class_actions_.find(classification);
+  return it == class_actions_.end() ? nullptr : &it->second;
+}
+
 Limits Policy::LimitsFor(std::string_view user, const std::vector<std::string>& roles) const {
   using Field = std::optional<int64_t> Limits::*;
   static constexpr Field kFields[] = {&Limits::prompt_tokens, &Limits::output_tokens,

@@ -159,7 +159,11 @@ class Policy {
   // Multi-line human summary for `assistant policy check`.
   std::string Summary() const;
 
+  // For the decision filters: the compiled detectors, and the action of each
+  // of them (in scanner order) for a class; nullptr for an unknown class.
   const internal::Scanner& scanner() const { return *scanner_; }
+  const std::vector<Action>* ScannerActions(std::string_view classification) const;
+  const std::vector<Action>& ScannerDefaultActions() const { return default_actions_; }
 
  private:
   friend class PolicyBuilder;
@@ -184,6 +188,8 @@ class Policy {
   std::map<std::string, Limits, std::less<>> user_limits_;
   std::vector<LegalHold> legal_holds_;
   std::unique_ptr<internal::Scanner> scanner_;
+  std::map<std::string, std::vector<Action>, std::less<>> class_actions_;
+  std::vector<Action> default_actions_;
 };
 
 }  // namespace policy
