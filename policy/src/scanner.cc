@@ -120,13 +120,23 @@ bool CardAccept(std::string_view text, size_t* begin, size_t* end) {
     groups.push_back({i, j});
     i = j + 1;
   }
+  // Cards are written in at most 5 groups (4-4-4-4-3, 4-6-5); a run of many
+  // short groups is something else.
+  if (groups.size() > 8) return false;
   for (size_t first = 0; first < groups.size(); ++first) {
     for (size_t last = groups.size(); last-- > first;) {
+      size_t count = 0;
+      bool short_group = false;
+      for (size_t g = first; g <= last; ++g) {
+        count += groups[g].end - groups[g].begin;
+        short_group = short_group || (last > first && groups[g].end - groups[g].begin < 3 &&
+                                      g != last);
+      }
+      if (count < 13 || count > 19 || short_group || last - first > 4) continue;
       std::string digits;
       for (size_t g = first; g <= last; ++g) {
         digits.append(text.substr(groups[g].begin, groups[g].end - groups[g].begin));
       }
-      if (digits.size() < 13 || digits.size() > 19) continue;
       if (CardNumberValid(digits) &&
           !InNumericContext(text, groups[first].begin, groups[last].end)) {
         *begin = groups[first].begin;
@@ -507,7 +517,8 @@ std::vector<Hit> Scanner::Scan(std::string_view text, const std::vector<bool>& e
       // of the rejected candidate. Resume after its first group; candidates
       // are at most 37 bytes long, so this stays linear.
       size_t sep = text.find_first_of(" -", whole_begin + 1);
-      if (sep != std::string_view::npos && sep < next) next = sep;
+      // Only after a plausible leading group ("1234 "), not "1 1 1 1 ...".
+      if (sep != std::string_view::npos && sep < next && sep >= whole_begin + 4) next = sep;
     }
     if (accepted >= 0 && e > b) {
       hits.push_back({accepted, b, e});
