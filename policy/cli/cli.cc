@@ -47,7 +47,10 @@ common::Status RequestFromJson(const common::Json& j, Request* r) {
   using common::InvalidArgumentError;
   if (!j.is_object()) return InvalidArgumentError("the request must be a JSON object");
   RequestContext& c = r->context;
-  for (const auto& [key, v] : j.as_object()) {
+  for (const auto& member : j.as_object()) {
+    // Not a structured binding: clang 14 cannot capture those in lambdas.
+    const std::string& key = member.first;
+    const common::Json& v = member.second;
     auto str = [&](std::string* out) -> common::Status {
       if (!v.is_string()) return InvalidArgumentError("request." + key + " must be a string");
       *out = v.as_string();
