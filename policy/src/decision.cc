@@ -78,6 +78,28 @@ std::string RestoreMap::Restore(std::string_view text) const {
   return out;
 }
 
+std::string StreamRestorer::Push(std::string_view chunk) {
+  pending_.append(chunk);
+  // Hold back from the last '[' if it may still become a placeholder
+  // (placeholders are short and contain no spaces).
+  size_t hold = pending_.size();
+  size_t open = pending_.rfind('[');
+  if (open != std::string::npos && pending_.find(']', open) == std::string::npos &&
+      pending_.size() - open < 80 && pending_.find(' ', open) == std::string::npos) {
+    hold = open;
+  }
+  std::string ready = map_ ? map_->Restore(std::string_view(pending_).substr(0, hold))
+                           : pending_.substr(0, hold);
+  pending_.erase(0, hold);
+  return ready;
+}
+
+std::string StreamRestorer::Finish() {
+  std::string rest = map_ ? map_->Restore(pending_) : pending_;
+  pending_.clear();
+  return rest;
+}
+
 const Reason* Decision::FirstDenyReason() const {
   for (const Reason& r : reasons) {
     if (r.effect == Effect::kDeny) return &r;

@@ -177,6 +177,28 @@ TEST(RestoreMapTest, RestoresOnlyKnownPlaceholders) {
   EXPECT_EQ(m.Restore(""), "");
 }
 
+TEST(StreamRestorerTest, PlaceholdersSplitAcrossChunks) {
+  RestoreMap m;
+  m.Add("[EMAIL_1]", "a@example.com");
+  m.Add("[SSN_12]", "123-45-6789");
+  StreamRestorer r(&m);
+  std::string out;
+  for (std::string_view chunk : {"Write to [EM", "AIL", "_1] about [", "SSN_12", "]. [x] [EMAIL_"}) {
+    out += r.Push(chunk);
+  }
+  out += r.Finish();
+  EXPECT_EQ(out, "Write to a@example.com about 123-45-6789. [x] [EMAIL_");
+}
+
+TEST(StreamRestorerTest, PlainTextPassesImmediately) {
+  RestoreMap m;
+  StreamRestorer r(&m);
+  EXPECT_EQ(r.Push("hello "), "hello ");
+  EXPECT_EQ(r.Push("[not a placeholder] ok"), "[not a placeholder] ok");
+  EXPECT_EQ(r.Push("[EMA"), "");
+  EXPECT_EQ(r.Finish(), "[EMA");
+}
+
 TEST(PseudonymTableTest, SameValueSamePlaceholderPerType) {
   PseudonymTable t;
   EXPECT_EQ(t.PlaceholderFor("EMAIL", "a@x.org"), "[EMAIL_1]");
