@@ -377,10 +377,25 @@ bool ValidUtf8(std::string_view s) {
   return true;
 }
 
+// Two anchored sets: at the start of the text the left boundary may be
+// empty (`^`); anywhere else it is exactly one boundary character. Given the
+// text from the candidate to the end, each set then answers exactly which
+// detectors match at the candidate.
 struct Scanner::AnchoredSet {
-  explicit AnchoredSet(const RE2::Options& options) : set(options, RE2::ANCHOR_START) {}
-  RE2::Set set;
+  explicit AnchoredSet(const RE2::Options& options)
+      : at_start(options, RE2::ANCHOR_START), inside(options, RE2::ANCHOR_START) {}
+  RE2::Set at_start;
+  RE2::Set inside;
 };
+
+namespace {
+size_t Utf8Length(unsigned char lead) {
+  if (lead < 0x80) return 1;
+  if ((lead & 0xE0) == 0xC0) return 2;
+  if ((lead & 0xF0) == 0xE0) return 3;
+  return 4;
+}
+}  // namespace
 
 common::StatusOr<std::unique_ptr<Scanner>> Scanner::Create(std::vector<DetectorSpec> specs) {
   std::unique_ptr<Scanner> scanner(new Scanner());
@@ -409,7 +424,10 @@ common::StatusOr<std::unique_ptr<Scanner>> Scanner::Create(std::vector<DetectorS
                                           "': invalid pattern: " + single->error());
     }
     std::string error;
-    if (scanner->set_->set.Add(bounded, &error) != static_cast<int>(i)) {
+    if (scanner->set_->at_start.Add(bounded, &error) != static_cast<int>(i) ||
+        scanner->set_->inside.Add("(?:" + std::string(kBoundaryClass) + ")(?:" + spec.pattern +
+                                      ")" + Suffix(),
+                                  &error) != static_cast<int>(i)) {
       return common::InvalidArgumentError("detector '" + spec.name + "': " + error);
     }
     scanner->single_.push_back(std::move(single));
@@ -424,7 +442,7 @@ common::StatusOr<std::unique_ptr<Scanner>> Scanner::Create(std::vector<DetectorS
     return common::InvalidArgumentError("detectors do not compile together: " +
                                         scanner->combined_->error());
   }
-  if (!scanner->set_->set.Compile()) {
+  if (!scanner->set_->at_start.Compile() || !scanner->set_->inside.Compile()) {
     return common::InvalidArgumentError("detectors do not compile together (out of memory)");
   }
   scanner->specs_ = std::move(specs);
@@ -490,17 +508,29 @@ std::vector<Hit> Scanner::Scan(std::string_view text, const std::vector<bool>& e
     size_t next = whole_begin + 1;
     // 2. The detectors that match there, in priority order.
     here.clear();
-    set_->set.Match(input.substr(whole_begin), &here);
+    (whole_begin == 0 ? set_->at_start : set_->inside).Match(input.substr(whole_begin), &here);
     std::sort(here.begin(), here.end());
     bool first = true;
     int accepted = -1;
     size_t b = 0, e = 0;
+    const size_t whole_end = whole_begin + whole.size();
     for (int j : here) {
-      // The set sees the candidate without its left context; the single
-      // pattern, run on the whole text, confirms the match and gives the span.
-      if (!single_[j]->Match(input, whole_begin, text.size(), RE2::ANCHOR_START, sub, 2)) continue;
-      b = static_cast<size_t>(sub[1].data() - text.data());
-      e = b + sub[1].size();
+      if (first && whole_begin > 0 && whole_end < text.size()) {
+        // The search's own match belongs to the first detector here: strip
+        // the one boundary character on each side.
+        b = whole_begin + Utf8Length(static_cast<unsigned char>(text[whole_begin]));
+        e = whole_end - 1;
+        while (e > b && (static_cast<unsigned char>(text[e]) & 0xC0) == 0x80) --e;
+        if (e <= b) continue;  // cannot happen: inner matches are not empty
+      } else {
+        // Other detectors, or a match touching either end of the text: run
+        // the detector alone for its span.
+        if (!single_[j]->Match(input, whole_begin, text.size(), RE2::ANCHOR_START, sub, 2)) {
+          continue;
+        }
+        b = static_cast<size_t>(sub[1].data() - text.data());
+        e = b + sub[1].size();
+      }
       if (first) {
         // The candidate the search reported: continue after it if nothing
         // is accepted here.
