@@ -228,10 +228,10 @@ int Explain(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     }
     out << "obligations:\n";
     out << "  content retention: "
-        << (o.retention.store_content ? std::to_string(o.retention.content_seconds) + "s"
+        << (o.retention.store_content ? FormatDuration(o.retention.content_seconds)
                                       : std::string("none (only the hash is stored)"))
         << "\n";
-    out << "  audit retention: " << o.retention.audit_seconds << "s\n";
+    out << "  audit retention: " << FormatDuration(o.retention.audit_seconds) << "\n";
     out << "  legal holds:";
     if (o.legal_holds.empty()) out << " none";
     for (const auto& h : o.legal_holds) out << " " << h;

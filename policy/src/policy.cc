@@ -18,6 +18,8 @@ std::string_view ActionName(Action action) {
   return "off";
 }
 
+std::string FormatDuration(int64_t seconds) { return internal::FormatDuration(seconds); }
+
 Policy::Policy() = default;
 Policy::~Policy() = default;
 

@@ -41,6 +41,9 @@ enum class Action {
 };
 std::string_view ActionName(Action action);  // "redact_in_audit", ...
 
+// Seconds as the policy file writes them: 129600 -> "1d12h" (y = 365 days).
+std::string FormatDuration(int64_t seconds);
+
 // The built-in detector types; custom patterns carry their own names.
 inline constexpr std::array<std::string_view, 10> kBuiltinDetectors = {
     "email", "phone", "ssn",     "card",        "iban",
