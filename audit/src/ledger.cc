@@ -50,16 +50,19 @@ common::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(const MasterKey& master_k
   if (options.head_interval == 0) options.head_interval = 1;
   ASSIGN_OR_RETURN(common::SecretBytes key, master_key.Derive("ledger-db"));
   ASSIGN_OR_RETURN(auto db, Db::Open(options.path, key, Db::Mode::kCreate));
+  // Schema and metadata in one transaction: a crash leaves all or nothing.
+  RETURN_IF_ERROR(db->Exec("BEGIN IMMEDIATE"));
   RETURN_IF_ERROR(internal::CreateLedgerSchema(*db));
   ASSIGN_OR_RETURN(auto format, internal::GetMeta(*db, "format"));
-  if (!format) {
+  if (format) {
+    RETURN_IF_ERROR(db->Exec("COMMIT"));
+  } else {
     // A new ledger: the origin names it, the public key is pinned in it.
     uint8_t id[8];
     RETURN_IF_ERROR(internal::RandomBytes(id, sizeof(id)));
     std::string origin = options.origin.empty()
                              ? "assistant-audit/" + common::HexEncode(id, sizeof(id))
                              : options.origin;
-    RETURN_IF_ERROR(db->Exec("BEGIN IMMEDIATE"));
     RETURN_IF_ERROR(internal::SetMeta(*db, "format", internal::kLedgerFormat));
     RETURN_IF_ERROR(internal::SetMeta(*db, "origin", origin));
     RETURN_IF_ERROR(internal::SetMeta(*db, "public_key", options.signer->public_key().ToVkey()));
