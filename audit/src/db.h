@@ -59,6 +59,13 @@ class Db {
   // Re-encrypts the database under a new raw key (PRAGMA rekey).
   common::Status Rekey(const common::SecretBytes& key);
   int64_t LastChanges() const;
+  // Tunes a write-heavy WAL database for low fsync latency: the WAL file is
+  // extended with zeros to `wal_bytes` now, so commits
+  // overwrite blocks in place instead of growing the file (growing means a
+  // file-system journal commit on every fsync). Zeros past the valid frames
+  // are ignored by WAL recovery. (SQLITE_FCNTL_CHUNK_SIZE is not used: it
+  // breaks SQLCipher's rekey.)
+  common::Status TuneForAppends(uint64_t wal_bytes);
   const std::string& path() const { return path_; }
   sqlite3* raw() { return db_; }
 

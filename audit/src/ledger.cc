@@ -70,6 +70,7 @@ common::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(const MasterKey& master_k
     RETURN_IF_ERROR(internal::SetMeta(*db, "pruned_frontier", ""));
     RETURN_IF_ERROR(db->Exec("COMMIT"));
   }
+  RETURN_IF_ERROR(db->TuneForAppends(uint64_t{16} << 20));
   std::unique_ptr<Ledger> ledger(new Ledger(std::move(options), std::move(db)));
   RETURN_IF_ERROR(ledger->LoadState());
   ledger->committer_ = std::thread([l = ledger.get()] { l->Run(); });
