@@ -94,7 +94,8 @@ std::string_view Stmt::Blob(int col) const {
 bool Stmt::IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
 
 common::StatusOr<std::unique_ptr<Db>> Db::Open(const std::string& path,
-                                               const common::SecretBytes& key, Mode mode) {
+                                               const common::SecretBytes& key, Mode mode,
+                                               const std::string& vfs) {
   if (key.size() != 32) return common::InternalError("database key must be 32 bytes");
   struct stat st {};
   bool exists = ::stat(path.c_str(), &st) == 0;
@@ -125,7 +126,7 @@ common::StatusOr<std::unique_ptr<Db>> Db::Open(const std::string& path,
   flags |= mode == Mode::kReadOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
   if (mode == Mode::kCreate) flags |= SQLITE_OPEN_CREATE;
   sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, vfs.empty() ? nullptr : vfs.c_str());
   std::unique_ptr<Db> db(new Db(raw, path));
   if (rc != SQLITE_OK) return Error(raw, rc, "open " + path);
   sqlite3_extended_result_codes(raw, 0);

@@ -50,8 +50,11 @@ class Db {
   enum class Mode { kReadOnly, kReadWrite, kCreate };
   // Opens `path` with a raw 32-byte key, sets WAL + synchronous=FULL for
   // writers, and reads the schema to prove the key.
+  // `vfs`: a registered SQLite VFS name (fault injection in tests); empty
+  // for the default.
   static common::StatusOr<std::unique_ptr<Db>> Open(const std::string& path,
-                                                    const common::SecretBytes& key, Mode mode);
+                                                    const common::SecretBytes& key, Mode mode,
+                                                    const std::string& vfs = "");
   ~Db();
 
   common::Status Exec(std::string_view sql);

@@ -49,7 +49,7 @@ common::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(const MasterKey& master_k
   if (options.max_batch == 0) options.max_batch = 1;
   if (options.head_interval == 0) options.head_interval = 1;
   ASSIGN_OR_RETURN(common::SecretBytes key, master_key.Derive("ledger-db"));
-  ASSIGN_OR_RETURN(auto db, Db::Open(options.path, key, Db::Mode::kCreate));
+  ASSIGN_OR_RETURN(auto db, Db::Open(options.path, key, Db::Mode::kCreate, options.sqlite_vfs));
   // Schema and metadata in one transaction: a crash leaves all or nothing.
   RETURN_IF_ERROR(db->Exec("BEGIN IMMEDIATE"));
   RETURN_IF_ERROR(internal::CreateLedgerSchema(*db));
@@ -188,8 +188,26 @@ void Ledger::CommitBatch(std::vector<Pending*>& batch) {
     return;
   }
   (void)db_->Exec("ROLLBACK");
-  frontier_ = saved_frontier;
-  last_time_us_ = saved_time;
+  // Did the commit land anyway (e.g. only its fsync failed)? Then the file
+  // holds the batch and its head, and the tree must continue from there.
+  bool landed = false;
+  if (pending_head_) {
+    auto q = db_->Prepare("SELECT count(*) FROM heads WHERE tree_size = ?");
+    if (q.ok()) {
+      q->Bind(1, static_cast<int64_t>(pending_head_->checkpoint.tree_size));
+      auto row = q->Step();
+      landed = row.ok() && *row && q->Int(0) == 1;
+    }
+  }
+  if (landed) {
+    latest_head_ = pending_head_;
+    prev_head_size_ = pending_head_->checkpoint.tree_size;
+    last_time_us_ = pending_head_->checkpoint.time_us;
+  } else {
+    frontier_ = saved_frontier;
+    last_time_us_ = saved_time;
+  }
+  pending_head_.reset();
   for (Pending* p : batch) {
     if (p->status.ok()) {
       p->status = st;
@@ -236,6 +254,7 @@ common::Status Ledger::CommitLocked(std::vector<Pending*>& batch, std::vector<Re
   }
   Checkpoint cp{origin_, frontier_.size(), frontier_.Root(), now};
   ASSIGN_OR_RETURN(SignedCheckpoint head, SignCheckpoint(cp, *options_.signer));
+  pending_head_ = head;
   RETURN_IF_ERROR(internal::InsertHead(*db_, head, false));
   // Thin the heads: keep the last head of every head_interval records.
   const uint64_t k = options_.head_interval;
@@ -245,6 +264,7 @@ common::Status Ledger::CommitLocked(std::vector<Pending*>& batch, std::vector<Re
     RETURN_IF_ERROR(del.Run());
   }
   RETURN_IF_ERROR(db_->Exec("COMMIT"));
+  pending_head_.reset();
   last_time_us_ = now;
   latest_head_ = head;
   prev_head_size_ = cp.tree_size;

@@ -44,6 +44,9 @@ struct LedgerOptions {
   // outage, and when they succeed again with the number refused meanwhile.
   std::function<void(const common::Status&)> on_failure;
   std::function<void(uint64_t refused)> on_recovered;
+  // Name of a registered SQLite VFS to store through (fault-injection tests);
+  // empty: the default VFS.
+  std::string sqlite_vfs;
 };
 
 class Ledger {
@@ -59,7 +62,9 @@ class Ledger {
 
   // Assigns seq and time, and returns only once the record and a signed head
   // covering it are durable (fsync'd). On any failure (disk full, I/O error)
-  // returns the error and nothing of the record is stored: fail closed.
+  // returns the error: fail closed. (When only the final fsync failed, the
+  // record may still be in the file; a refused append may appear in the
+  // ledger, an acknowledged one is never missing.)
   common::StatusOr<uint64_t> Append(Record record);
 
   // The signed head over every acknowledged record.
@@ -95,6 +100,7 @@ class Ledger {
   Frontier frontier_;
   int64_t last_time_us_ = 0;
   std::optional<SignedCheckpoint> latest_head_;
+  std::optional<SignedCheckpoint> pending_head_;  // of the batch being committed
   uint64_t prev_head_size_ = 0;
   bool failing_ = false;
   common::Status failure_;
