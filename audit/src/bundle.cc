@@ -84,8 +84,24 @@ bool DirIsEmptyOrAbsent(const std::string& dir) {
 
 }  // namespace
 
+namespace {
+common::StatusOr<ExportSummary> ExportSnapshot(const LedgerReader& reader,
+                                               const ExportOptions& options);
+}  // namespace
+
 common::StatusOr<ExportSummary> ExportBundle(const LedgerReader& reader,
                                              const ExportOptions& options) {
+  ExportSummary summary;
+  RETURN_IF_ERROR(reader.WithSnapshot([&]() -> common::Status {
+    ASSIGN_OR_RETURN(summary, ExportSnapshot(reader, options));
+    return common::OkStatus();
+  }));
+  return summary;
+}
+
+namespace {
+common::StatusOr<ExportSummary> ExportSnapshot(const LedgerReader& reader,
+                                               const ExportOptions& options) {
   if (options.dir.empty()) return common::InvalidArgumentError("export: no output directory");
   if (!DirIsEmptyOrAbsent(options.dir)) {
     return common::AlreadyExistsError("export: " + options.dir + " exists and is not empty");
@@ -187,6 +203,7 @@ common::StatusOr<ExportSummary> ExportBundle(const LedgerReader& reader,
   summary.manifest_sha256 = common::HexEncode(common::Sha256::Hash(text));
   return summary;
 }
+}  // namespace
 
 common::StatusOr<VerifyReport> VerifyBundle(const std::string& dir, const VerifyOptions& options) {
   auto read = [&](const std::string& rel) {

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
 #include <thread>
 
@@ -493,6 +494,29 @@ TEST_F(LedgerFaultTest, FailedFsyncRefusesTheAppendAndTheLedgerStaysConsistent) 
   AppendN(*again, static_cast<int>(again->size()), static_cast<int>(again->size()) + 2);
   again.reset();
   EXPECT_TRUE(Verify(Trusted()).ok());
+}
+
+}  // namespace
+}  // namespace audit
+
+namespace audit {
+namespace {
+
+TEST_F(LedgerTest, VerifyAndExportWhileAWriterAppendsSeeOneSnapshot) {
+  auto l = OpenLedger();
+  AppendN(*l, 0, 20);
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    for (int i = 20; !stop; ++i) ASSERT_TRUE(l->Append(testing::MakeRecord(i)).ok());
+  });
+  auto reader = *LedgerReader::Open(dir_.File("ledger.db"), master_);
+  for (int round = 0; round < 5; ++round) {
+    auto r = reader->Verify(Trusted());
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_TRUE(r->ok()) << r->Summary();
+  }
+  stop = true;
+  writer.join();
 }
 
 }  // namespace

@@ -210,6 +210,10 @@ class LedgerReader {
   // be read at all.
   common::StatusOr<VerifyReport> Verify(const VerifyOptions& options) const;
 
+  // Runs `fn` inside one read transaction, so every read in it sees the same
+  // snapshot while a writer keeps appending (Verify does this itself).
+  common::Status WithSnapshot(const std::function<common::Status()>& fn) const;
+
   // Raw access for export: (seq, canonical bytes) in order.
   common::Status ForEachRaw(
       const std::function<bool(uint64_t seq, std::string_view body)>& sink) const;
@@ -218,6 +222,7 @@ class LedgerReader {
  private:
   explicit LedgerReader(std::unique_ptr<internal::Db> db);
   common::StatusOr<std::vector<Hash>> LoadLeaves() const;
+  common::StatusOr<VerifyReport> VerifySnapshot(const VerifyOptions& options) const;
 
   std::unique_ptr<internal::Db> db_;
   std::string origin_;
