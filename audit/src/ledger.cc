@@ -36,7 +36,8 @@ struct Ledger::Pending {
   Record record;
   common::Status status;
   uint64_t seq = 0;
-  bool done = false;
+  bool done = false;              // guarded by mu_
+  std::condition_variable done_cv;  // wakes only this appender
 };
 
 Ledger::Ledger(LedgerOptions options, std::unique_ptr<Db> db)
@@ -137,7 +138,7 @@ common::StatusOr<uint64_t> Ledger::Append(Record record) {
   if (stop_) return common::UnavailableError("ledger is closing");
   queue_.push_back(&p);
   work_cv_.notify_one();
-  done_cv_.wait(lk, [&] { return p.done; });
+  p.done_cv.wait(lk, [&] { return p.done; });
   if (!p.status.ok()) return p.status;
   return p.seq;
 }
@@ -155,8 +156,10 @@ void Ledger::Run() {
     lk.unlock();
     CommitBatch(batch);
     lk.lock();
-    for (Pending* p : batch) p->done = true;
-    done_cv_.notify_all();
+    for (Pending* p : batch) {
+      p->done = true;
+      p->done_cv.notify_one();
+    }
   }
 }
 

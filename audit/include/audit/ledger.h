@@ -110,7 +110,6 @@ class Ledger {
   // Guarded by mu_: the queue between Append() and the committer.
   std::mutex mu_;
   std::condition_variable work_cv_;
-  std::condition_variable done_cv_;
   std::deque<Pending*> queue_;
   bool stop_ = false;
 
