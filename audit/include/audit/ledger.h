@@ -3,9 +3,10 @@
 // group sealed by an Ed25519-signed tree head over the RFC 6962 Merkle tree of
 // all records so far.
 //
-// Ledger is the writer (one per database; the gateway owns it). LedgerReader
-// opens the same database read-only for query, verification, proofs and
-// export, also while a writer is running.
+// Ledger is the writer (one per database; the gateway owns it); all its
+// methods are thread-safe. LedgerReader opens the same database read-only for
+// query, verification, proofs and export, also while a writer is running; a
+// reader is used by one thread at a time (open one per thread).
 #ifndef AUDIT_LEDGER_H_
 #define AUDIT_LEDGER_H_
 
