@@ -331,12 +331,23 @@ grpc::Status ChatServiceImpl::Chat(grpc::ServerContext* context, const v1::ChatR
   inference::v1::GenerateRequest gen;
   gen.set_request_id(request_id);
   gen.set_model(model_name);
-  auto* chat = gen.mutable_chat();
-  for (int i = 0; i < request->messages_size(); ++i) {
-    auto* m = chat->add_messages();
-    m->set_role(RoleName(request->messages(i).role()));
-    m->set_content(i + 1 == request->messages_size() ? decision.model_prompt
-                                                     : request->messages(i).content());
+  if (model != nullptr && model->chat_template_sha256().empty()) {
+    // A base model without a chat template (e.g. stories260K): plain text,
+    // the messages joined by newlines.
+    std::string text;
+    for (int i = 0; i < request->messages_size(); ++i) {
+      if (!text.empty()) text += "\n";
+      text += i + 1 == request->messages_size() ? decision.model_prompt : request->messages(i).content();
+    }
+    gen.set_text(std::move(text));
+  } else {
+    auto* chat = gen.mutable_chat();
+    for (int i = 0; i < request->messages_size(); ++i) {
+      auto* m = chat->add_messages();
+      m->set_role(RoleName(request->messages(i).role()));
+      m->set_content(i + 1 == request->messages_size() ? decision.model_prompt
+                                                       : request->messages(i).content());
+    }
   }
   const auto& sp = request->sampling();
   auto* s = gen.mutable_sampling();
