@@ -8,4 +8,11 @@ target_sources(inference PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/src/model/regex.cc
   ${CMAKE_CURRENT_LIST_DIR}/src/model/tokenizer.cc
   ${CMAKE_CURRENT_LIST_DIR}/src/model/tokenizer_load.cc
+  ${CMAKE_CURRENT_LIST_DIR}/src/model/jinja_parse.cc
+  ${CMAKE_CURRENT_LIST_DIR}/src/model/jinja_value.cc
+  ${CMAKE_CURRENT_LIST_DIR}/src/model/jinja_eval.cc
+  ${CMAKE_CURRENT_LIST_DIR}/src/model/jinja_builtins.cc
+  ${CMAKE_CURRENT_LIST_DIR}/src/model/chat_template.cc
+  ${CMAKE_CURRENT_LIST_DIR}/src/model/gguf_writer.cc
+  ${CMAKE_CURRENT_LIST_DIR}/src/model/synth.cc
 )

@@ -10,7 +10,4 @@ target_sources(inference PRIVATE
   ${CMAKE_CURRENT_SOURCE_DIR}/src/serving/token_text.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/src/serving/engine.cc
 )
-# The worker needs Model::Load (engine part); built once that is present.
-if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/src/arch/model.cc)
-  include(${CMAKE_CURRENT_SOURCE_DIR}/worker/worker.cmake)
-endif()
+include(${CMAKE_CURRENT_SOURCE_DIR}/worker/worker.cmake)

@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/json.h"
 #include "common/status.h"
 #include "inference/engine.h"
 #include "inference/model.h"
@@ -26,8 +27,17 @@ enum class ModelState { kLoading, kReady, kFailed };
 struct ModelText {
   std::function<std::string(int32_t)> token_bytes;
   std::function<bool(int32_t)> is_eog;
-  // Text -> ids, BOS as the model asks.
+  // Text -> ids, BOS as the model asks; special-token text stays text.
   std::function<common::StatusOr<std::vector<int32_t>>(std::string_view)> encode;
+  // Chat messages (JSON array of {role, content}) + extra template variables
+  // (JSON object) -> the rendered prompt, with the generation prompt added.
+  // Empty when the model file carries no chat template.
+  std::function<common::StatusOr<std::string>(const common::Json& messages,
+                                              const common::Json& extra)> render_chat;
+  // Rendered chat text -> ids: special tokens recognised, BOS added unless
+  // the template already wrote it.
+  std::function<common::StatusOr<std::vector<int32_t>>(std::string_view)> encode_chat;
+  std::string chat_template_sha256;
 };
 
 // Builds ModelText from the model file's tokenizer (worker/text.cc).

@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/json.h"
 #include "inference/version.h"
 
 namespace worker {
@@ -44,6 +45,31 @@ inference::SamplingParams FromProto(const v1::Sampling& s, uint64_t fallback_see
   p.presence_penalty = s.presence_penalty();
   p.seed = s.has_seed() ? s.seed() : fallback_seed;
   return p;
+}
+
+// Renders a chat with the model's template. Message content is never put
+// into an error (template errors name the template line only).
+common::StatusOr<std::string> RenderChatPrompt(const ModelSlot& slot, const v1::ChatPrompt& chat) {
+  if (!slot.text().render_chat) {
+    return common::FailedPreconditionError("model '" + slot.entry().name +
+                                           "' has no chat template; send text or prompt_ids");
+  }
+  common::Json messages = common::Json::MakeArray();
+  for (const auto& m : chat.messages()) {
+    common::Json msg = common::Json::MakeObject();
+    msg.Set("role", m.role());
+    msg.Set("content", m.content());
+    messages.Push(std::move(msg));
+  }
+  common::Json extra = common::Json::MakeObject();
+  if (!chat.template_context_json().empty()) {
+    auto parsed = common::Json::Parse(chat.template_context_json());
+    if (!parsed.ok() || !parsed->is_object()) {
+      return common::InvalidArgumentError("template_context_json must be a JSON object");
+    }
+    extra = std::move(parsed).value();
+  }
+  return slot.text().render_chat(messages, extra);
 }
 
 }  // namespace
@@ -86,10 +112,14 @@ grpc::Status InferenceServiceImpl::Generate(grpc::ServerContext* context,
       req.prompt = std::move(ids).value();
       break;
     }
-    case v1::GenerateRequest::kChat:
-      return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                          "chat prompts need the model's chat template, not available in this "
-                          "build; send prompt_ids");
+    case v1::GenerateRequest::kChat: {
+      auto rendered = RenderChatPrompt(*slot, request->chat());
+      if (!rendered.ok()) return ToGrpcStatus(rendered.status());
+      auto ids = slot->text().encode_chat(*rendered);
+      if (!ids.ok()) return ToGrpcStatus(ids.status());
+      req.prompt = std::move(ids).value();
+      break;
+    }
     case v1::GenerateRequest::PROMPT_NOT_SET:
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no prompt");
   }
@@ -131,6 +161,9 @@ grpc::Status InferenceServiceImpl::Generate(grpc::ServerContext* context,
       started->set_prompt_tokens(static_cast<uint32_t>(prompt_tokens));
       started->set_cached_prompt_tokens(static_cast<uint32_t>(ev.usage.cached_prompt_tokens));
       started->set_model_sha256(slot->sha256());
+      if (request->prompt_case() == v1::GenerateRequest::kChat) {
+        started->set_chat_template_sha256(slot->text().chat_template_sha256);
+      }
     } else if (ev.kind == GenerateEvent::Kind::kToken) {
       auto* token = out.mutable_token();
       if (ev.token >= 0) token->add_ids(ev.token);
@@ -180,12 +213,23 @@ grpc::Status InferenceServiceImpl::Generate(grpc::ServerContext* context,
 
 grpc::Status InferenceServiceImpl::RenderChat(grpc::ServerContext*,
                                               const v1::RenderChatRequest* request,
-                                              v1::RenderChatResponse*) {
-  if (registry_->Find(request->model()) == nullptr) {
+                                              v1::RenderChatResponse* response) {
+  auto slot = registry_->Find(request->model());
+  if (slot == nullptr) {
     return grpc::Status(grpc::StatusCode::NOT_FOUND, "unknown model '" + request->model() + "'");
   }
-  return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                      "chat templates are not available in this build");
+  if (slot->state() != ModelState::kReady) {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                        "model '" + request->model() + "' is not ready");
+  }
+  auto rendered = RenderChatPrompt(*slot, request->chat());
+  if (!rendered.ok()) return ToGrpcStatus(rendered.status());
+  auto ids = slot->text().encode_chat(*rendered);
+  if (!ids.ok()) return ToGrpcStatus(ids.status());
+  response->set_text(std::move(rendered).value());
+  for (int32_t id : *ids) response->add_ids(id);
+  response->set_chat_template_sha256(slot->text().chat_template_sha256);
+  return grpc::Status::OK;
 }
 
 grpc::Status InferenceServiceImpl::ListModels(grpc::ServerContext*, const v1::ListModelsRequest*,
@@ -201,6 +245,9 @@ grpc::Status InferenceServiceImpl::ListModels(grpc::ServerContext*, const v1::Li
     info->set_backend(m.backend);
     info->set_load_progress(m.progress);
     info->set_error(m.error);
+    if (auto slot = registry_->Find(m.entry.name); slot && m.state == ModelState::kReady) {
+      info->set_chat_template_sha256(slot->text().chat_template_sha256);
+    }
     switch (m.state) {
       case ModelState::kLoading: info->set_state(v1::ModelInfo::STATE_LOADING); break;
       case ModelState::kReady: info->set_state(v1::ModelInfo::STATE_READY); break;

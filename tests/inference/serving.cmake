@@ -13,3 +13,24 @@ assistant_add_test(inference_engine_test
   LIBS inference
   TIMEOUT 60)
 target_include_directories(inference_engine_test PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/../../inference/src)
+assistant_add_test(inference_engine_model_test
+  SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/serving/engine_model_test.cc
+  LIBS inference
+  TIMEOUT 120)
+target_include_directories(inference_engine_model_test PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/../../inference/src)
+
+# assistant-worker (gRPC): only in the full build.
+if(TARGET assistant_worker_lib)
+  assistant_add_test(inference_worker_test
+    SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/serving/worker_test.cc
+    LIBS assistant_worker_lib
+    TIMEOUT 120)
+  target_include_directories(inference_worker_test PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/serving)
+
+  # The long soak (run by hand, under ASan): worker-stress --seconds 300
+  add_executable(worker-stress ${CMAKE_CURRENT_SOURCE_DIR}/serving/worker_stress_main.cc)
+  target_link_libraries(worker-stress PRIVATE assistant_worker_lib)
+  target_include_directories(worker-stress PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/serving)
+  target_compile_definitions(worker-stress PRIVATE ASSISTANT_SOURCE_DIR="${ASSISTANT_SOURCE_DIR}")
+  assistant_target_warnings(worker-stress)
+endif()

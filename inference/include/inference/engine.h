@@ -87,8 +87,9 @@ struct GenerateEvent {
 
 class Engine;
 
-// The consumer side of one request. Destroying it cancels the request. Must
-// not outlive its Engine.
+// The consumer side of one request. Destroying it cancels the request. It
+// may outlive its Engine only once the request is over (the engine's
+// destructor ends every request, so after it the stream is safe to drain).
 class GenerationStream {
  public:
   ~GenerationStream();

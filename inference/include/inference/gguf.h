@@ -144,6 +144,10 @@ class GgufFile {
   // with the string "...(N more)". For `assistant-model info`.
   StatusOr<common::Json> GetJson(std::string_view key, uint64_t max_array_items = UINT64_MAX) const;
 
+  // The encoded bytes of a value (type id + value), for copying metadata
+  // verbatim into another file (see the GGUF writer).
+  StatusOr<std::string_view> RawValue(std::string_view key) const;
+
   // Convenience: the value or a default when the key is absent or mistyped.
   uint64_t GetUintOr(std::string_view key, uint64_t def) const;
   double GetFloatOr(std::string_view key, double def) const;
@@ -158,6 +162,7 @@ class GgufFile {
   struct Entry {
     GgufKeyInfo info;
     uint64_t value_pos;  // file position of the value (after the type id)
+    uint64_t value_end;  // one past its last byte
   };
   GgufFile() = default;
   Status Parse();

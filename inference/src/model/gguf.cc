@@ -377,6 +377,7 @@ Status GgufFile::Parse() {
       }
     }
     RETURN_IF_ERROR(SkipValue(c, e.info.type, 0, what));
+    e.value_end = c.pos();
     entry_index_.emplace(e.info.key, entries_.size());
     key_infos_.push_back(e.info);
     entries_.push_back(std::move(e));
@@ -639,6 +640,12 @@ StatusOr<common::Json> GgufFile::GetJson(std::string_view key, uint64_t max_arra
   ASSIGN_OR_RETURN(const Entry* e, Need(key));
   uint64_t pos = e->value_pos;
   return ValueToJson(base_, &pos, e->info.type, max_array_items);
+}
+
+StatusOr<std::string_view> GgufFile::RawValue(std::string_view key) const {
+  ASSIGN_OR_RETURN(const Entry* e, Need(key));
+  // The type id sits in the 4 bytes before the value.
+  return std::string_view(reinterpret_cast<const char*>(base_ + e->value_pos - 4), e->value_end - e->value_pos + 4);
 }
 
 uint64_t GgufFile::GetUintOr(std::string_view key, uint64_t def) const {

@@ -1,5 +1,7 @@
 #include "model/regex.h"
 
+#include <algorithm>
+#include <iterator>
 #include <limits>
 
 #include "inference/unicode.h"
@@ -241,6 +243,7 @@ class Parser {
         item.max = mx;
       }
     }
+    item.cls.Finish();
     seq.items.push_back(std::move(item));
     return common::OkStatus();
   }
@@ -311,7 +314,21 @@ class Matcher {
 
 }  // namespace
 
-bool PretokRegex::CharClass::Matches(uint32_t cp) const {
+void PretokRegex::CharClass::Finish() {
+  std::sort(ranges.begin(), ranges.end());
+  std::vector<std::pair<uint32_t, uint32_t>> merged;
+  for (const auto& r : ranges) {
+    if (!merged.empty() && r.first <= merged.back().second + 1) {
+      merged.back().second = std::max(merged.back().second, r.second);
+    } else {
+      merged.push_back(r);
+    }
+  }
+  ranges.swap(merged);
+  for (uint32_t c = 0; c < 128; ++c) ascii[c] = MatchesSlow(c);
+}
+
+bool PretokRegex::CharClass::MatchesSlow(uint32_t cp) const {
   bool m = false;
   if (any_but_newline && cp != '\n') m = true;
   if (!m && (categories || not_categories)) {
@@ -320,13 +337,9 @@ bool PretokRegex::CharClass::Matches(uint32_t cp) const {
   }
   if (!m && whitespace && unicode::IsWhitespace(cp)) m = true;
   if (!m && not_whitespace && !unicode::IsWhitespace(cp)) m = true;
-  if (!m) {
-    for (const auto& r : ranges) {
-      if (cp >= r.first && cp <= r.second) {
-        m = true;
-        break;
-      }
-    }
+  if (!m && !ranges.empty()) {
+    auto it = std::upper_bound(ranges.begin(), ranges.end(), std::make_pair(cp, UINT32_MAX));
+    m = it != ranges.begin() && cp <= std::prev(it)->second;
   }
   return m != negate;
 }

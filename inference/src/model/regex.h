@@ -36,8 +36,11 @@ class PretokRegex {
     uint8_t categories = 0;       // \p{..}
     uint8_t not_categories = 0;   // \P{..}
     bool any_but_newline = false;
-    std::vector<std::pair<uint32_t, uint32_t>> ranges;
-    bool Matches(uint32_t cp) const;
+    std::vector<std::pair<uint32_t, uint32_t>> ranges;  // sorted and merged by Finish()
+    bool ascii[128] = {};                                // precomputed answers for ASCII
+    bool Matches(uint32_t cp) const { return cp < 128 ? ascii[cp] : MatchesSlow(cp); }
+    bool MatchesSlow(uint32_t cp) const;
+    void Finish();
   };
   struct Seq;
   struct Item {

@@ -90,9 +90,14 @@ common::Status TokenizerImpl::Finalize() {
   if (types.empty()) types.assign(tokens.size(), TokenType::kNormal);
   if (scores.empty()) scores.assign(tokens.size(), 0.0f);
   token_to_id.reserve(tokens.size());
+  spm_word_split = true;
   for (int32_t i = 0; i < n; ++i) {
     token_to_id.emplace(tokens[i], i);
     max_token_len = std::max(max_token_len, tokens[i].size());
+    const std::string& t = tokens[i];
+    for (size_t p = t.find("\xE2\x96\x81", 1); p != std::string::npos; p = t.find("\xE2\x96\x81", p + 3)) {
+      if (p < 3 || t.compare(p - 3, 3, "\xE2\x96\x81") != 0) spm_word_split = false;
+    }
   }
   for (int32_t* id : {&bos, &eos, &eot, &eom, &unk, &pad}) {
     if (*id >= n) *id = -1;
@@ -211,6 +216,21 @@ void TokenizerImpl::EncodeSpm(std::string_view raw, std::vector<int32_t>& out) c
       text.push_back(c);
     }
   }
+  if (!spm_word_split) {
+    EncodeSpmChunk(text, out);
+    return;
+  }
+  // Cut before each "▁" that follows another character.
+  size_t start = 0;
+  for (size_t p = text.find("\xE2\x96\x81", 1); p != std::string::npos; p = text.find("\xE2\x96\x81", p + 3)) {
+    if (p >= 3 && text.compare(p - 3, 3, "\xE2\x96\x81") == 0) continue;
+    EncodeSpmChunk(std::string_view(text).substr(start, p - start), out);
+    start = p;
+  }
+  EncodeSpmChunk(std::string_view(text).substr(start), out);
+}
+
+void TokenizerImpl::EncodeSpmChunk(std::string_view text, std::vector<int32_t>& out) const {
   struct Sym {
     int prev, next;
     size_t start, n;
@@ -235,7 +255,7 @@ void TokenizerImpl::EncodeSpm(std::string_view raw, std::vector<int32_t>& out) c
   auto try_add = [&](int left, int right) {
     if (left < 0 || right < 0) return;
     std::string_view piece(text.data() + syms[left].start, syms[left].n + syms[right].n);
-    auto it = token_to_id.find(std::string(piece));
+    auto it = token_to_id.find(piece);
     if (it == token_to_id.end()) return;
     heap.push({scores[it->second], left, right, piece.size()});
   };
@@ -254,7 +274,7 @@ void TokenizerImpl::EncodeSpm(std::string_view raw, std::vector<int32_t>& out) c
     try_add(b.left, l.next);
   }
   for (int i = 0; i >= 0; i = syms[i].next) {
-    std::string piece = text.substr(syms[i].start, syms[i].n);
+    std::string_view piece = text.substr(syms[i].start, syms[i].n);
     auto it = token_to_id.find(piece);
     if (it != token_to_id.end()) {
       out.push_back(it->second);
@@ -333,7 +353,7 @@ void TokenizerImpl::BpeWord(const std::string& mapped, std::vector<int32_t>& out
   for (size_t i = 0; i < mapped.size();) {
     size_t len = std::min<size_t>(
         static_cast<size_t>(unicode::Utf8SequenceLength(static_cast<uint8_t>(mapped[i]))), mapped.size() - i);
-    auto it = token_to_id.find(mapped.substr(i, len));
+    auto it = token_to_id.find(std::string_view(mapped).substr(i, len));
     int idx = static_cast<int>(syms.size());
     syms.push_back({it == token_to_id.end() ? (unk >= 0 ? unk : -1) : it->second, idx - 1, idx + 1});
     i += len;
@@ -503,7 +523,7 @@ const std::string& Tokenizer::TokenText(int32_t id) const {
 }
 
 std::optional<int32_t> Tokenizer::TokenId(std::string_view text) const {
-  auto it = impl_->token_to_id.find(std::string(text));
+  auto it = impl_->token_to_id.find(text);
   if (it == impl_->token_to_id.end()) return std::nullopt;
   return it->second;
 }

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -14,6 +15,13 @@
 #include "model/regex.h"
 
 namespace inference {
+
+// Hash for heterogeneous lookup: find(std::string_view) without a copy.
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+using TokenMap = std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>>;
 
 class TokenizerImpl {
  public:
@@ -24,7 +32,7 @@ class TokenizerImpl {
   std::vector<std::string> tokens;
   std::vector<float> scores;
   std::vector<TokenType> types;
-  std::unordered_map<std::string, int32_t> token_to_id;
+  TokenMap token_to_id;
 
   // Byte-level BPE.
   std::unordered_map<uint64_t, std::pair<int32_t, int32_t>> merges;  // (left<<32|right) -> (rank, merged)
@@ -36,6 +44,10 @@ class TokenizerImpl {
   // SPM.
   bool add_space_prefix = true;
   size_t max_token_len = 0;  // bytes, for WordPiece
+  // SPM: no piece has "▁" after another character, so no merge can cross the
+  // start of a word and each word can be merged on its own (same result,
+  // much smaller heaps).
+  bool spm_word_split = false;
   std::array<int32_t, 256> byte_tokens{};  // SPM: <0xNN>; BPE: the token of the byte's character
 
   // Special and added tokens, longest first. `always`: recognised even when
@@ -61,6 +73,7 @@ class TokenizerImpl {
 
  private:
   void EncodeSpm(std::string_view text, std::vector<int32_t>& out) const;
+  void EncodeSpmChunk(std::string_view text, std::vector<int32_t>& out) const;
   void EncodeBpe(std::string_view text, std::vector<int32_t>& out) const;
   void EncodeWordPiece(std::string_view text, std::vector<int32_t>& out) const;
   void BpeWord(const std::string& mapped, std::vector<int32_t>& out) const;

@@ -15,8 +15,8 @@ using common::Json;
 using common::Status;
 
 Status AddMerge(TokenizerImpl& t, std::string_view left, std::string_view right, int32_t rank) {
-  auto l = t.token_to_id.find(std::string(left));
-  auto r = t.token_to_id.find(std::string(right));
+  auto l = t.token_to_id.find(left);
+  auto r = t.token_to_id.find(right);
   std::string merged;
   merged.reserve(left.size() + right.size());
   merged.append(left);

@@ -44,7 +44,13 @@ void Push(GenerationStream::Channel& ch, GenerateEvent ev, bool final_event) {
 // ---------------------------------------------------------------- stream
 
 GenerationStream::~GenerationStream() {
-  if (!channel_->delivered_final) engine_->Cancel(id_);
+  bool closed;
+  {
+    std::lock_guard<std::mutex> lock(channel_->mu);
+    closed = channel_->closed;
+  }
+  // A closed channel means the request is over (the engine may even be gone).
+  if (!closed) engine_->Cancel(id_);
 }
 
 bool GenerationStream::Next(GenerateEvent* event) {
@@ -67,7 +73,13 @@ GenerationStream::Wait GenerationStream::NextFor(GenerateEvent* event,
   return Wait::kEvent;
 }
 
-void GenerationStream::Cancel() { engine_->Cancel(id_); }
+void GenerationStream::Cancel() {
+  {
+    std::lock_guard<std::mutex> lock(channel_->mu);
+    if (channel_->closed) return;
+  }
+  engine_->Cancel(id_);
+}
 
 // ---------------------------------------------------------------- engine
 

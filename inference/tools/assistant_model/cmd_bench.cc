@@ -6,9 +6,10 @@
 //
 // For each concurrency N: (a) N distinct random prompts of prompt-len tokens,
 // one output token each: prefill tok/s = N * prompt-len / wall time; (b) N
-// other prompts, gen + 1 output tokens each: decode tok/s = N * gen / (wall
-// time of b - wall time of a). Prompts never share a prefix (distinct tenant
-// keys), so the prefix cache does not flatter the figures.
+// other prompts, gen + 1 output tokens each, every token timestamped on
+// arrival: decode tok/s = tokens generated after the last sequence got its
+// first token / time from then to the end (all N sequences decoding). Prompts
+// never share a prefix and the prefix cache is off.
 #include <sys/resource.h>
 
 #include <chrono>
@@ -17,6 +18,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/json.h"
@@ -45,12 +47,21 @@ double PeakRssMiB() {
   return static_cast<double>(ru.ru_maxrss) / 1024.0;
 }
 
-// Runs n requests to completion concurrently; returns wall seconds.
-common::StatusOr<double> RunBatch(inference::Engine& engine, int n, int prompt_len, int out_len,
-                                  int n_vocab, uint64_t seed, const std::string& tag) {
+struct BatchTimes {
+  double wall_s = 0;        // submit of the first request -> end of the last
+  double decode_s = 0;      // all sequences have their first token -> end of the last
+  int64_t decode_tokens = 0;  // tokens generated in that window
+};
+
+// Runs n requests to completion concurrently, one reader thread each, and
+// timestamps every token as it arrives.
+common::StatusOr<BatchTimes> RunBatch(inference::Engine& engine, int n, int prompt_len,
+                                      int out_len, int n_vocab, uint64_t seed,
+                                      const std::string& tag) {
+  using Clock = std::chrono::steady_clock;
   std::mt19937_64 rng(seed);
   std::vector<std::unique_ptr<inference::GenerationStream>> streams;
-  const auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = Clock::now();
   for (int i = 0; i < n; ++i) {
     inference::GenerateRequest req;
     req.prompt.push_back(1);  // BOS
@@ -64,23 +75,44 @@ common::StatusOr<double> RunBatch(inference::Engine& engine, int n, int prompt_l
     ASSIGN_OR_RETURN(auto s, engine.Submit(std::move(req)));
     streams.push_back(std::move(s));
   }
-  for (auto& s : streams) {
-    inference::GenerateEvent ev;
-    while (s->Next(&ev)) {
-      if (ev.kind == inference::GenerateEvent::Kind::kFinished &&
-          ev.reason != inference::FinishReason::kLength) {
-        return common::InternalError("bench request ended with " +
-                                     std::string(inference::FinishReasonName(ev.reason)) +
-                                     ": " + ev.error.ToString());
+  std::vector<std::vector<Clock::time_point>> arrivals(n);
+  std::vector<common::Status> errors(n);
+  std::vector<std::thread> readers;
+  for (int i = 0; i < n; ++i) {
+    readers.emplace_back([&, i] {
+      inference::GenerateEvent ev;
+      while (streams[i]->Next(&ev)) {
+        if (ev.kind == inference::GenerateEvent::Kind::kToken && ev.token >= 0) {
+          arrivals[i].push_back(Clock::now());
+        } else if (ev.kind == inference::GenerateEvent::Kind::kFinished &&
+                   ev.reason != inference::FinishReason::kLength) {
+          errors[i] = common::InternalError(
+              "bench request ended with " + std::string(inference::FinishReasonName(ev.reason)) +
+              ": " + ev.error.ToString());
+        }
       }
-    }
+    });
   }
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  for (auto& r : readers) r.join();
+  for (const auto& e : errors) RETURN_IF_ERROR(e);
+  BatchTimes t;
+  Clock::time_point first_all = t0, end = t0;
+  for (const auto& a : arrivals) {
+    if (a.empty()) return common::InternalError("bench request produced no token");
+    first_all = std::max(first_all, a.front());
+    end = std::max(end, a.back());
+  }
+  for (const auto& a : arrivals) {
+    for (const auto& ts : a) t.decode_tokens += ts > first_all ? 1 : 0;
+  }
+  t.wall_s = std::chrono::duration<double>(end - t0).count();
+  t.decode_s = std::chrono::duration<double>(end - first_all).count();
+  return t;
 }
 
 }  // namespace
 
-int CmdBench(int argc, char** argv) {
+int RunBench(int argc, char** argv) {
   std::string model_path;
   int threads = 0, prompt_len = 512, gen = 64;
   bool json = false;
@@ -153,9 +185,8 @@ int CmdBench(int argc, char** argv) {
     if (!a.ok()) return BenchFail(a.status());
     auto b = RunBatch(**engine, n, prompt_len, gen + 1, cfg.n_vocab, 2000 + n, "b");
     if (!b.ok()) return BenchFail(b.status());
-    const double prefill = n * static_cast<double>(prompt_len) / *a;
-    const double decode_s = std::max(*b - *a, 1e-9);
-    const double decode = n * static_cast<double>(gen) / decode_s;
+    const double prefill = n * static_cast<double>(prompt_len) / std::max(a->wall_s, 1e-9);
+    const double decode = static_cast<double>(b->decode_tokens) / std::max(b->decode_s, 1e-9);
     if (!json) std::printf("%6d %14.1f %14.1f %14.1f\n", n, prefill, decode, PeakRssMiB());
     common::Json row = common::Json::MakeObject();
     row.Set("seqs", n);

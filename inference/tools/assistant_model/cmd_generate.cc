@@ -8,7 +8,8 @@
 //
 // Text streams to stdout as it is generated; with --ids the generated ids
 // follow as a JSON array on the last line. Prompt ids are used exactly as
-// given (no BOS added). Timings go to stderr.
+// given (no BOS added); --prompt text is tokenized with the model's
+// tokenizer, BOS added when the model asks for it. Timings go to stderr.
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -39,7 +40,7 @@ int Fail(const common::Status& status) {
 
 }  // namespace
 
-int CmdGenerate(int argc, char** argv) {
+int RunGenerate(int argc, char** argv) {
   std::string model_path, prompt_text, prompt_ids_json;
   bool print_ids = false, quiet = false, have_text = false, have_ids = false;
   int threads = 0;
@@ -101,10 +102,12 @@ int CmdGenerate(int argc, char** argv) {
       req.prompt.push_back(static_cast<int32_t>(id.as_int()));
     }
   } else {
-    return Fail(common::UnimplementedError(
-        "--prompt needs the model's tokenizer, not wired in yet; use --prompt-ids"));
+    if (!text->encode) {
+      return Fail(common::FailedPreconditionError(
+          "--prompt: the model file has no tokenizer; use --prompt-ids"));
+    }
+    req.prompt = text->encode(prompt_text);  // BOS as the model asks
   }
-  (void)prompt_text;
 
   inference::EngineOptions eo;
   eo.kv_cache_bytes = kv_cache_mb << 20;

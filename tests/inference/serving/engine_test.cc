@@ -363,7 +363,9 @@ TEST(EngineTest, ShutdownWithRequestsInFlightCancelsThem) {
   PagedFakeModel model;
   auto engine = *Engine::Create(&model, SmallOptions());
   auto stream = *engine->Submit(Greedy({1, 2, 3}, 200));
+  auto unread = *engine->Submit(Greedy({4, 5, 6}, 200));
   engine.reset();
+  unread.reset();  // destroyed unread after the engine: must not touch it
   GenerateEvent ev;
   GenerateEvent last;
   while (stream->Next(&ev)) last = ev;
