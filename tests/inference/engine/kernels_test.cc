@@ -131,8 +131,8 @@ INSTANTIATE_TEST_SUITE_P(
                       TypeCase{GgmlType::kQ4_K, 256}, TypeCase{GgmlType::kQ4_K, 1024},
                       TypeCase{GgmlType::kQ5_K, 256}, TypeCase{GgmlType::kQ5_K, 1024},
                       TypeCase{GgmlType::kQ6_K, 256}, TypeCase{GgmlType::kQ6_K, 1024}),
-    [](const ::testing::TestParamInfo<TypeCase>& info) {
-      return std::string(GgmlTypeName(info.param.type)) + "_" + std::to_string(info.param.n);
+    [](const ::testing::TestParamInfo<TypeCase>& case_info) {
+      return std::string(GgmlTypeName(case_info.param.type)) + "_" + std::to_string(case_info.param.n);
     });
 
 TEST(KernelsTest, BestKernelsPicksTheWidestSupportedIsa) {
