@@ -13,6 +13,7 @@
 
 #include "appliance/config.h"
 #include "appliance/gateway.h"
+#include "appliance/tls_material.h"
 #include "common/json.h"
 
 namespace {
@@ -122,7 +123,33 @@ int main(int argc, char** argv) {
   if (!policy_file.empty()) config.policy_file = policy_file;
   const std::string exe = ExeDir();
   for (const auto& [name, path] : models) config.models.push_back({name, path, "", {}});
-  if (config.models.empty()) {
+  const bool default_model = config.models.empty();
+  // Models registered with `assistant models import` (STATE/models.json).
+  if (auto text = appliance::ReadFile(config.state_dir + "/models.json"); text.ok()) {
+    auto registry = common::Json::Parse(*text);
+    const common::Json* list = registry.ok() ? registry->Find("models") : nullptr;
+    if (list == nullptr || !list->is_array()) {
+      Log("error", config.state_dir + "/models.json is not a model registry");
+      return 1;
+    }
+    for (const auto& m : list->as_array()) {
+      appliance::ModelConfig mc;
+      const common::Json* n = m.Find("name");
+      const common::Json* p = m.Find("path");
+      const common::Json* h = m.Find("sha256");
+      if (n == nullptr || p == nullptr || h == nullptr) continue;
+      mc.name = n->as_string();
+      mc.path = p->as_string();
+      mc.sha256 = h->as_string();
+      if (const common::Json* l = m.Find("labels"); l != nullptr && l->is_object()) {
+        for (const auto& [k, v] : l->as_object()) mc.labels[k] = v.as_string();
+      }
+      bool known = false;
+      for (const auto& c : config.models) known |= c.name == mc.name;
+      if (!known) config.models.push_back(mc);
+    }
+  }
+  if (default_model) {
     std::string p = FirstExisting({exe + "/../../models/stories260K.gguf",
                                    exe + "/../share/assistant/models/stories260K.gguf",
                                    "/usr/share/assistant/models/stories260K.gguf"});

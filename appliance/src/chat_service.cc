@@ -11,6 +11,7 @@
 #include <grpcpp/client_context.h>
 
 #include "appliance/grpc_status.h"
+#include "common/secret.h"
 #include "common/sha256.h"
 #include "policy/decision.h"
 
@@ -331,10 +332,25 @@ grpc::Status ChatServiceImpl::Chat(grpc::ServerContext* context, const v1::ChatR
   inference::v1::GenerateRequest gen;
   gen.set_request_id(request_id);
   gen.set_model(model_name);
+  // The stored history of a continued conversation comes first (as the
+  // policy kept it: the audit copy of each prompt, the model's answers).
+  std::vector<std::pair<std::string, std::string>> history;
+  if (conversation->stored && core_->vault != nullptr && !request->conversation_id().empty()) {
+    for (const auto& [role, content_id] : conversation->messages) {
+      auto plain = core_->vault->OpenContent(content_id);
+      if (!plain.ok()) continue;  // expired or shredded turns are simply absent
+      history.emplace_back(role, std::string(reinterpret_cast<const char*>(plain->InsecureData()),
+                                             plain->size()));
+    }
+  }
   if (model != nullptr && model->chat_template_sha256().empty()) {
     // A base model without a chat template (e.g. stories260K): plain text,
     // the messages joined by newlines.
     std::string text;
+    for (const auto& h : history) {
+      if (!text.empty()) text += "\n";
+      text += h.second;
+    }
     for (int i = 0; i < request->messages_size(); ++i) {
       if (!text.empty()) text += "\n";
       text += i + 1 == request->messages_size() ? decision.model_prompt : request->messages(i).content();
@@ -342,6 +358,11 @@ grpc::Status ChatServiceImpl::Chat(grpc::ServerContext* context, const v1::ChatR
     gen.set_text(std::move(text));
   } else {
     auto* chat = gen.mutable_chat();
+    for (const auto& h : history) {
+      auto* m = chat->add_messages();
+      m->set_role(h.first);
+      m->set_content(h.second);
+    }
     for (int i = 0; i < request->messages_size(); ++i) {
       auto* m = chat->add_messages();
       m->set_role(RoleName(request->messages(i).role()));
@@ -391,9 +412,11 @@ grpc::Status ChatServiceImpl::Chat(grpc::ServerContext* context, const v1::ChatR
         core_->metrics.ObserveTtft(static_cast<uint64_t>(ttft.count()));
       }
       completion_tokens += static_cast<uint32_t>(std::max(1, ev.token().ids_size()));
+      // The vault keeps the answer as the model wrote it (placeholders, not
+      // the values redacted before the model); the requester sees them restored.
+      if (store) answer += ev.token().text();
       std::string text = decision.restore.empty() ? ev.token().text()
                                                   : decision.restore.Restore(ev.token().text());
-      if (store) answer += text;
       v1::ChatEvent delta;
       delta.mutable_delta()->set_text(std::move(text));
       delta.mutable_delta()->set_tokens(static_cast<uint32_t>(std::max(1, ev.token().ids_size())));
@@ -407,6 +430,7 @@ grpc::Status ChatServiceImpl::Chat(grpc::ServerContext* context, const v1::ChatR
     }
   }
   grpc::Status ws = reader->Finish();
+  for (auto& h : history) common::SecureZero(h.second.data(), h.second.size());
   core_->metrics.tokens_generated.fetch_add(completion_tokens);
   if (finished) {
     if (finished->prompt_tokens() > 0) prompt_tokens = finished->prompt_tokens();

@@ -12,6 +12,8 @@
 #include <sstream>
 
 #include "appliance/tls_material.h"
+#include "common/json.h"
+#include "common/sha256.h"
 #include "assistant/v1/admin.grpc.pb.h"
 #include "assistant/v1/audit.grpc.pb.h"
 #include "assistant/v1/chat.grpc.pb.h"
@@ -209,12 +211,129 @@ int RunChat(Invocation& inv) {
 
 // ------------------------------------------------------------------ models
 
+namespace {
+
+// `models import`: registers a GGUF file for an air-gapped site, offline:
+// its SHA-256, size and provenance labels go into STATE/models.json, which
+// assistantd loads at start. Prints the policy entry that pins it.
+int ImportModel(const Invocation& inv) {
+  std::string file, name, registry;
+  std::map<std::string, std::string> labels;
+  for (size_t i = 1; i < inv.args.size(); ++i) {
+    const std::string& a = inv.args[i];
+    auto next = [&]() -> std::string { return i + 1 < inv.args.size() ? inv.args[++i] : ""; };
+    if (a == "--help" || a == "-h") {
+      std::cout << "usage: assistant models import FILE.gguf [--name NAME] [--label KEY=VALUE]...\n"
+                   "                                [--registry FILE]\n\n"
+                   "Registers a model file offline: computes its SHA-256 and records it with its\n"
+                   "provenance labels in the registry (default STATE/models.json, read by\n"
+                   "assistantd at start). Prints the policy entry that pins the model.\n";
+      return 0;
+    }
+    if (a == "--name") name = next();
+    else if (a == "--registry") registry = next();
+    else if (a == "--label") {
+      const std::string kv = next();
+      const size_t eq = kv.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        std::cerr << "assistant models import: --label needs KEY=VALUE\n";
+        return 2;
+      }
+      labels[kv.substr(0, eq)] = kv.substr(eq + 1);
+    } else if (file.empty() && a.rfind("--", 0) != 0) {
+      file = a;
+    } else {
+      std::cerr << "assistant models import: unexpected argument '" << a << "'\n";
+      return 2;
+    }
+  }
+  if (file.empty()) {
+    std::cerr << "assistant models import: give the GGUF file\n";
+    return 2;
+  }
+  std::error_code ec;
+  const std::string path = std::filesystem::absolute(file, ec).string();
+  std::ifstream in(path, std::ios::binary);
+  char magic[4] = {};
+  in.read(magic, 4);
+  if (!in || std::string(magic, 4) != "GGUF") {
+    std::cerr << "assistant models import: " << file << " is not a GGUF file\n";
+    return 1;
+  }
+  auto sha = common::Sha256File(path);
+  if (!sha.ok()) {
+    std::cerr << "assistant models import: " << sha.status().message() << "\n";
+    return 1;
+  }
+  if (name.empty()) name = std::filesystem::path(path).stem().string();
+  if (registry.empty()) {
+    const std::string state = inv.options.state_dir.empty() ? "state" : inv.options.state_dir;
+    registry = state + "/models.json";
+  }
+  common::Json root = common::Json::MakeObject();
+  root.Set("models", common::Json::MakeArray());
+  if (std::filesystem::exists(registry)) {
+    auto text = ReadFile(registry);
+    auto parsed = text.ok() ? common::Json::Parse(*text) : common::StatusOr<common::Json>(text.status());
+    if (!parsed.ok() || parsed->Find("models") == nullptr) {
+      std::cerr << "assistant models import: " << registry << " is not a model registry\n";
+      return 1;
+    }
+    root = *parsed;
+  }
+  common::Json entry = common::Json::MakeObject();
+  entry.Set("name", name);
+  entry.Set("path", path);
+  entry.Set("sha256", *sha);
+  entry.Set("bytes", static_cast<int64_t>(std::filesystem::file_size(path, ec)));
+  common::Json lj = common::Json::MakeObject();
+  for (const auto& [k, v] : labels) lj.Set(k, v);
+  entry.Set("labels", lj);
+  common::Json models = common::Json::MakeArray();
+  for (const auto& m : root.Find("models")->as_array()) {
+    const common::Json* n = m.Find("name");
+    if (n == nullptr || n->as_string() != name) models.Push(m);
+  }
+  models.Push(entry);
+  root.Set("models", models);
+  std::filesystem::create_directories(std::filesystem::path(registry).parent_path(), ec);
+  {
+    std::ofstream out(registry + ".tmp", std::ios::trunc);
+    common::Json::DumpOptions o;
+    o.indent = 2;
+    out << root.Dump(o) << "\n";
+    if (!out) {
+      std::cerr << "assistant models import: cannot write " << registry << "\n";
+      return 1;
+    }
+  }
+  std::filesystem::rename(registry + ".tmp", registry, ec);
+  if (inv.options.json) {
+    std::cout << entry.Dump() << "\n";
+    return 0;
+  }
+  std::cout << "registered " << name << " (" << entry.Find("bytes")->as_int() << " bytes)\n"
+            << "  sha256 " << *sha << "\n  registry " << registry
+            << " (restart assistantd to serve it)\nPin it in the policy:\nmodels:\n  - name: " << name
+            << "\n    sha256: " << *sha << "\n";
+  if (!labels.empty()) {
+    std::cout << "    labels:\n";
+    for (const auto& [k, v] : labels) std::cout << "      " << k << ": " << v << "\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
 int RunModels(Invocation& inv) {
+  if (!inv.args.empty() && inv.args[0] == "import") return ImportModel(inv);
   Args args;
   std::string error;
   if (!ParseArgs(inv.args, 0, {}, &args, &error) || args.help) {
-    std::cout << "usage: assistant [GLOBAL OPTIONS] models [--classification NAME]\n\n"
-                 "Lists the models the appliance serves, with hash and provenance labels.\n";
+    std::cout << "usage: assistant [GLOBAL OPTIONS] models [--classification NAME]\n"
+                 "       assistant [GLOBAL OPTIONS] models import FILE.gguf --label KEY=VALUE ...\n\n"
+                 "Lists the models the appliance serves, with hash and provenance labels;\n"
+                 "import registers a model file offline (models import --help).\n";
     return args.help ? 0 : 2;
   }
   auto stub = Connect<v1::ModelService::Stub>(inv, "models");

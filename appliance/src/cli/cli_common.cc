@@ -55,6 +55,7 @@ bool ParseGlobalOptions(int argc, char** argv, int* i, GlobalOptions* options, s
     if (!ok) return false;
   }
   if (state_dir.empty() && Exists("state/tls/ca.pem")) state_dir = "state";
+  options->state_dir = state_dir;
   if (!state_dir.empty()) {
     options->client.ca_cert_path = state_dir + "/tls/ca.pem";
     if (Exists(state_dir + "/tls/" + as + ".pem") && options->client.bearer_token.empty()) {

@@ -11,6 +11,7 @@ namespace appliance::cli {
 
 struct GlobalOptions {
   ClientOptions client;
+  std::string state_dir;  // as given or found (may be empty)
   bool json = false;
 };
 
