@@ -238,7 +238,7 @@ class Parser {
     if (const auto limits = root["limits"]) {
       RETURN_IF_ERROR(CheckKeys(limits,
                                 {"max_streams", "drain_seconds", "auth_failures_per_minute",
-                                 "message_bytes"},
+                                 "message_bytes", "worker_stop_ms"},
                                 "limits"));
       if (limits["max_streams"]) {
         RETURN_IF_ERROR(Uint(limits["max_streams"], "max_streams", 1, 1000000, &c.max_streams));
@@ -249,6 +249,9 @@ class Parser {
       if (limits["auth_failures_per_minute"]) {
         RETURN_IF_ERROR(Uint(limits["auth_failures_per_minute"], "auth_failures_per_minute", 1,
                              100000, &c.auth_failures_per_minute));
+      }
+      if (limits["worker_stop_ms"]) {
+        RETURN_IF_ERROR(Uint(limits["worker_stop_ms"], "worker_stop_ms", 0, 600000, &c.worker_stop_ms));
       }
       if (limits["message_bytes"]) {
         RETURN_IF_ERROR(Uint(limits["message_bytes"], "message_bytes", 1024, 64u << 20,

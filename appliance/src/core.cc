@@ -69,7 +69,8 @@ Status ConversationIndex::Load(const std::string& path) {
         }
       }
     }
-    entries_[e.id] = std::move(e);
+    const std::string id = e.id;
+    entries_[id] = std::move(e);
   }
   return common::OkStatus();
 }

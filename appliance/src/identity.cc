@@ -194,7 +194,8 @@ StatusOr<std::unique_ptr<TokenStore>> TokenStore::Open(const std::string& path, 
     if (info.id.empty() || hash.size() != 64) {
       return common::DataLossError(path + ": a token entry lacks id or sha256");
     }
-    store->tokens_[info.id] = {std::move(info), hash};
+    const std::string id = info.id;  // (the pair below is built before the key is read)
+    store->tokens_[id] = {std::move(info), hash};
   }
   return store;
 }

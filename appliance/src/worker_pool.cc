@@ -82,6 +82,7 @@ StatusOr<std::unique_ptr<WorkerPool>> WorkerPool::Start(const GatewayConfig& con
                                                         EventSink events) {
   auto pool = std::unique_ptr<WorkerPool>(new WorkerPool());
   pool->events_ = std::move(events);
+  pool->stop_grace_ = std::chrono::milliseconds(config.worker_stop_ms);
   for (const auto& wc : config.workers) {
     auto w = std::make_unique<Worker>();
     w->config = wc;
@@ -251,10 +252,11 @@ void WorkerPool::Supervise(Worker* w) {
     }
     if (pid > 0) {
       ::kill(pid, SIGTERM);
-      for (int i = 0; i < 50; ++i) {
+      const auto until = std::chrono::steady_clock::now() + stop_grace_;
+      while (std::chrono::steady_clock::now() < until) {
         if (::waitpid(pid, nullptr, WNOHANG) == pid) return;
         std::unique_lock lock(mu_);
-        cv_.wait_for(lock, std::chrono::milliseconds(100));
+        cv_.wait_for(lock, std::chrono::milliseconds(20));
       }
       ::kill(pid, SIGKILL);
       ::waitpid(pid, nullptr, 0);

@@ -82,6 +82,7 @@ class WorkerPool {
   void Probe(Worker* w);
 
   EventSink events_;
+  std::chrono::milliseconds stop_grace_{5000};
   std::vector<std::unique_ptr<Worker>> workers_;
   mutable std::mutex mu_;  // guards the mutable fields of every Worker
   std::condition_variable cv_;

@@ -4,7 +4,10 @@
 // file of the state directory as raw bytes, the ledger decrypted with the
 // master key, every sealed vault content opened with it, the logs of
 // assistantd and the worker, and the metrics — for the planted values.
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <filesystem>

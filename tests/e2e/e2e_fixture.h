@@ -82,6 +82,7 @@ class Appliance : public ::testing::Test {
     options.config.listen = "127.0.0.1:0";
     options.config.metrics_listen = "127.0.0.1:0";
     options.config.site = "e2e";
+    options.config.worker_stop_ms = 100;  // the worker holds no durable state
     options.config.models.push_back({"stories260K",
                                      std::string(ASSISTANT_SOURCE_DIR) + "/models/stories260K.gguf",
                                      "270cba1bd5109f42d03350f60406024560464db173c0e387d91f0426d3bd256d",

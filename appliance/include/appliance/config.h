@@ -68,6 +68,7 @@ struct GatewayConfig {
   // Bounds.
   uint32_t max_streams = 256;          // concurrent chat streams, all users
   uint32_t drain_seconds = 10;         // SIGTERM: time in-flight streams get
+  uint32_t worker_stop_ms = 5000;      // then workers get SIGTERM, and SIGKILL after this
   uint32_t auth_failures_per_minute = 10;  // per source address, then refused
   uint32_t message_bytes_limit = 1 << 20;
 };
