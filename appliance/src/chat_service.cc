@@ -491,7 +491,9 @@ grpc::Status ChatServiceImpl::Chat(grpc::ServerContext* context, const v1::ChatR
     }
     common::SecureZero(answer.data(), answer.size());
   }
-  if (Status cs = core_->conversations.Put(*conversation); !cs.ok()) {
+  // Incognito: nothing of the conversation is kept, not even its index entry.
+  if (Status cs = request->incognito() ? common::OkStatus() : core_->conversations.Put(*conversation);
+      !cs.ok()) {
     LogEvent("error", "conversation index not saved",
              common::Json(common::Json::Object{{"error", cs.message()}}));
   }

@@ -229,8 +229,20 @@ StatusOr<Identity> Core::Authenticate(grpc::ServerContext* context, std::string_
     return fail(Status(common::StatusCode::kUnauthenticated,
                        "no client certificate and no bearer token", "NO_CREDENTIALS"));
   }
-  auto names = ReadCertificateNames(std::string_view(pems[0].data(), pems[0].size()));
-  if (!names.ok()) return fail(names.status());
+  const std::string pem(pems[0].data(), pems[0].size());
+  StatusOr<CertificateNames> names = common::InternalError("unset");
+  {
+    std::lock_guard lock(cert_mu);
+    auto cached = cert_cache.find(pem);
+    if (cached != cert_cache.end()) names = cached->second;
+  }
+  if (!names.ok()) {
+    names = ReadCertificateNames(pem);
+    if (!names.ok()) return fail(names.status());
+    std::lock_guard lock(cert_mu);
+    if (cert_cache.size() >= 1024) cert_cache.clear();
+    cert_cache.emplace(pem, *names);
+  }
   Identity identity;
   identity.method = "mtls";
   identity.cert_fingerprint = names->fingerprint;

@@ -91,6 +91,10 @@ struct Core {
   int64_t policy_applied_s = 0;
   std::string policy_applied_by;
 
+  // Parsed client certificates by their PEM text (bounded; guarded by cert_mu).
+  std::mutex cert_mu;
+  std::map<std::string, CertificateNames> cert_cache;
+
   std::atomic<int> active_streams{0};
   std::atomic<bool> draining{false};
 

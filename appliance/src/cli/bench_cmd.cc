@@ -197,9 +197,8 @@ int RunBench(Invocation& inv) {
     auto worker = Drive(clients, seconds, [&](int, uint64_t, Sample* s, std::string* err) {
       inference::v1::GenerateRequest req;
       req.set_model(wmodel);
-      auto* m = req.mutable_chat()->add_messages();
-      m->set_role("user");
-      m->set_content(prompt);
+      // As the gateway sends it to a template-less model (stories260K): text.
+      req.set_text(prompt);
       req.set_max_tokens(static_cast<uint32_t>(max_tokens));
       grpc::ClientContext ctx;
       ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
