@@ -333,6 +333,35 @@ TEST_F(Appliance, BearerTokensAreScopedRevocableAndFailuresAudited) {
   EXPECT_EQ(Records(f).size(), 1u);
 }
 
+TEST_F(Appliance, ClientCancellationStopsGenerationAndIsAuditedAsCancelled) {
+  StartAppliance();
+  auto stub = Stub<v1::ChatService>(As("alice"));
+  v1::ChatRequest req;
+  req.add_messages()->set_content("Once upon a time");
+  req.mutable_sampling()->set_max_tokens(400);
+  grpc::ClientContext ctx;
+  Deadline(&ctx);
+  auto reader = stub->Chat(&ctx, req);
+  v1::ChatEvent ev;
+  ASSERT_TRUE(reader->Read(&ev));
+  ASSERT_TRUE(ev.has_start());
+  const std::string conversation = ev.start().conversation_id();
+  ctx.TryCancel();
+  while (reader->Read(&ev)) {
+  }
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  // The outcome record is written once the gateway has stopped the worker.
+  v1::AuditFilter f;
+  f.add_event_types("chat_outcome");
+  f.set_conversation_id(conversation);
+  std::vector<v1::AuditRecord> outcome;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (outcome.empty() && std::chrono::steady_clock::now() < until) outcome = Records(f);
+  ASSERT_EQ(outcome.size(), 1u);
+  EXPECT_EQ(outcome[0].finish_reason(), "cancelled");
+  EXPECT_LT(outcome[0].completion_tokens(), 400u);
+}
+
 TEST_F(Appliance, WorkerKilledMidStreamEndsTheStreamWithAClearAuditedErrorAndRestarts) {
   StartAppliance();
   // The worker's pid: the child process whose command line names our state dir.
