@@ -1,7 +1,11 @@
 #include "db.h"
 
 #include <sqlcipher/sqlite3.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
 
 #include <cstdio>
 #include <cstring>
@@ -90,7 +94,8 @@ std::string_view Stmt::Blob(int col) const {
 bool Stmt::IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
 
 common::StatusOr<std::unique_ptr<Db>> Db::Open(const std::string& path,
-                                               const common::SecretBytes& key, Mode mode) {
+                                               const common::SecretBytes& key, Mode mode,
+                                               const std::string& vfs) {
   if (key.size() != 32) return common::InternalError("database key must be 32 bytes");
   struct stat st {};
   bool exists = ::stat(path.c_str(), &st) == 0;
@@ -121,7 +126,7 @@ common::StatusOr<std::unique_ptr<Db>> Db::Open(const std::string& path,
   flags |= mode == Mode::kReadOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
   if (mode == Mode::kCreate) flags |= SQLITE_OPEN_CREATE;
   sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, vfs.empty() ? nullptr : vfs.c_str());
   std::unique_ptr<Db> db(new Db(raw, path));
   if (rc != SQLITE_OK) return Error(raw, rc, "open " + path);
   sqlite3_extended_result_codes(raw, 0);
@@ -175,6 +180,26 @@ common::Status Db::Rekey(const common::SecretBytes& key) {
   int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr);
   common::SecureZero(sql.data(), sql.size());
   if (rc != SQLITE_OK) return Error(db_, rc, "rekey " + path_);
+  return common::OkStatus();
+}
+
+common::Status Db::TuneForAppends(uint64_t wal_bytes) {
+  const std::string wal = path_ + "-wal";
+  int fd = ::open(wal.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return common::OkStatus();  // no WAL yet: nothing to extend
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && static_cast<uint64_t>(st.st_size) < wal_bytes) {
+    std::string zeros(1 << 20, '\0');
+    uint64_t off = static_cast<uint64_t>(st.st_size);
+    while (off < wal_bytes) {
+      size_t n = static_cast<size_t>(std::min<uint64_t>(zeros.size(), wal_bytes - off));
+      ssize_t w = ::pwrite(fd, zeros.data(), n, static_cast<off_t>(off));
+      if (w <= 0) break;  // best effort: a full disk shows up on the next commit
+      off += static_cast<uint64_t>(w);
+    }
+    ::fdatasync(fd);
+  }
+  ::close(fd);
   return common::OkStatus();
 }
 

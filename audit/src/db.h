@@ -50,8 +50,11 @@ class Db {
   enum class Mode { kReadOnly, kReadWrite, kCreate };
   // Opens `path` with a raw 32-byte key, sets WAL + synchronous=FULL for
   // writers, and reads the schema to prove the key.
+  // `vfs`: a registered SQLite VFS name (fault injection in tests); empty
+  // for the default.
   static common::StatusOr<std::unique_ptr<Db>> Open(const std::string& path,
-                                                    const common::SecretBytes& key, Mode mode);
+                                                    const common::SecretBytes& key, Mode mode,
+                                                    const std::string& vfs = "");
   ~Db();
 
   common::Status Exec(std::string_view sql);
@@ -59,6 +62,13 @@ class Db {
   // Re-encrypts the database under a new raw key (PRAGMA rekey).
   common::Status Rekey(const common::SecretBytes& key);
   int64_t LastChanges() const;
+  // Tunes a write-heavy WAL database for low fsync latency: the WAL file is
+  // extended with zeros to `wal_bytes` now, so commits
+  // overwrite blocks in place instead of growing the file (growing means a
+  // file-system journal commit on every fsync). Zeros past the valid frames
+  // are ignored by WAL recovery. (SQLITE_FCNTL_CHUNK_SIZE is not used: it
+  // breaks SQLCipher's rekey.)
+  common::Status TuneForAppends(uint64_t wal_bytes);
   const std::string& path() const { return path_; }
   sqlite3* raw() { return db_; }
 

@@ -36,7 +36,8 @@ struct Ledger::Pending {
   Record record;
   common::Status status;
   uint64_t seq = 0;
-  bool done = false;
+  bool done = false;              // guarded by mu_
+  std::condition_variable done_cv;  // wakes only this appender
 };
 
 Ledger::Ledger(LedgerOptions options, std::unique_ptr<Db> db)
@@ -49,17 +50,20 @@ common::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(const MasterKey& master_k
   if (options.max_batch == 0) options.max_batch = 1;
   if (options.head_interval == 0) options.head_interval = 1;
   ASSIGN_OR_RETURN(common::SecretBytes key, master_key.Derive("ledger-db"));
-  ASSIGN_OR_RETURN(auto db, Db::Open(options.path, key, Db::Mode::kCreate));
+  ASSIGN_OR_RETURN(auto db, Db::Open(options.path, key, Db::Mode::kCreate, options.sqlite_vfs));
+  // Schema and metadata in one transaction: a crash leaves all or nothing.
+  RETURN_IF_ERROR(db->Exec("BEGIN IMMEDIATE"));
   RETURN_IF_ERROR(internal::CreateLedgerSchema(*db));
   ASSIGN_OR_RETURN(auto format, internal::GetMeta(*db, "format"));
-  if (!format) {
+  if (format) {
+    RETURN_IF_ERROR(db->Exec("COMMIT"));
+  } else {
     // A new ledger: the origin names it, the public key is pinned in it.
     uint8_t id[8];
     RETURN_IF_ERROR(internal::RandomBytes(id, sizeof(id)));
     std::string origin = options.origin.empty()
                              ? "assistant-audit/" + common::HexEncode(id, sizeof(id))
                              : options.origin;
-    RETURN_IF_ERROR(db->Exec("BEGIN IMMEDIATE"));
     RETURN_IF_ERROR(internal::SetMeta(*db, "format", internal::kLedgerFormat));
     RETURN_IF_ERROR(internal::SetMeta(*db, "origin", origin));
     RETURN_IF_ERROR(internal::SetMeta(*db, "public_key", options.signer->public_key().ToVkey()));
@@ -67,6 +71,7 @@ common::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(const MasterKey& master_k
     RETURN_IF_ERROR(internal::SetMeta(*db, "pruned_frontier", ""));
     RETURN_IF_ERROR(db->Exec("COMMIT"));
   }
+  RETURN_IF_ERROR(db->TuneForAppends(uint64_t{16} << 20));
   std::unique_ptr<Ledger> ledger(new Ledger(std::move(options), std::move(db)));
   RETURN_IF_ERROR(ledger->LoadState());
   ledger->committer_ = std::thread([l = ledger.get()] { l->Run(); });
@@ -133,7 +138,7 @@ common::StatusOr<uint64_t> Ledger::Append(Record record) {
   if (stop_) return common::UnavailableError("ledger is closing");
   queue_.push_back(&p);
   work_cv_.notify_one();
-  done_cv_.wait(lk, [&] { return p.done; });
+  p.done_cv.wait(lk, [&] { return p.done; });
   if (!p.status.ok()) return p.status;
   return p.seq;
 }
@@ -151,8 +156,10 @@ void Ledger::Run() {
     lk.unlock();
     CommitBatch(batch);
     lk.lock();
-    for (Pending* p : batch) p->done = true;
-    done_cv_.notify_all();
+    for (Pending* p : batch) {
+      p->done = true;
+      p->done_cv.notify_one();
+    }
   }
 }
 
@@ -184,8 +191,26 @@ void Ledger::CommitBatch(std::vector<Pending*>& batch) {
     return;
   }
   (void)db_->Exec("ROLLBACK");
-  frontier_ = saved_frontier;
-  last_time_us_ = saved_time;
+  // Did the commit land anyway (e.g. only its fsync failed)? Then the file
+  // holds the batch and its head, and the tree must continue from there.
+  bool landed = false;
+  if (pending_head_) {
+    auto q = db_->Prepare("SELECT count(*) FROM heads WHERE tree_size = ?");
+    if (q.ok()) {
+      q->Bind(1, static_cast<int64_t>(pending_head_->checkpoint.tree_size));
+      auto row = q->Step();
+      landed = row.ok() && *row && q->Int(0) == 1;
+    }
+  }
+  if (landed) {
+    latest_head_ = pending_head_;
+    prev_head_size_ = pending_head_->checkpoint.tree_size;
+    last_time_us_ = pending_head_->checkpoint.time_us;
+  } else {
+    frontier_ = saved_frontier;
+    last_time_us_ = saved_time;
+  }
+  pending_head_.reset();
   for (Pending* p : batch) {
     if (p->status.ok()) {
       p->status = st;
@@ -232,6 +257,7 @@ common::Status Ledger::CommitLocked(std::vector<Pending*>& batch, std::vector<Re
   }
   Checkpoint cp{origin_, frontier_.size(), frontier_.Root(), now};
   ASSIGN_OR_RETURN(SignedCheckpoint head, SignCheckpoint(cp, *options_.signer));
+  pending_head_ = head;
   RETURN_IF_ERROR(internal::InsertHead(*db_, head, false));
   // Thin the heads: keep the last head of every head_interval records.
   const uint64_t k = options_.head_interval;
@@ -241,6 +267,7 @@ common::Status Ledger::CommitLocked(std::vector<Pending*>& batch, std::vector<Re
     RETURN_IF_ERROR(del.Run());
   }
   RETURN_IF_ERROR(db_->Exec("COMMIT"));
+  pending_head_.reset();
   last_time_us_ = now;
   latest_head_ = head;
   prev_head_size_ = cp.tree_size;

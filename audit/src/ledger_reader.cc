@@ -158,7 +158,25 @@ common::StatusOr<std::vector<Hash>> LedgerReader::ConsistencyProof(uint64_t old_
   return TreeView(pruned_, leaves).ConsistencyProof(old_size, new_size);
 }
 
+common::Status LedgerReader::WithSnapshot(const std::function<common::Status()>& fn) const {
+  RETURN_IF_ERROR(db_->Exec("BEGIN"));
+  // A deferred transaction takes its snapshot at the first read.
+  common::Status st = db_->Exec("SELECT count(*) FROM heads");
+  if (st.ok()) st = fn();
+  (void)db_->Exec("COMMIT");
+  return st;
+}
+
 common::StatusOr<VerifyReport> LedgerReader::Verify(const VerifyOptions& options) const {
+  VerifyReport report;
+  RETURN_IF_ERROR(WithSnapshot([&]() -> common::Status {
+    ASSIGN_OR_RETURN(report, VerifySnapshot(options));
+    return common::OkStatus();
+  }));
+  return report;
+}
+
+common::StatusOr<VerifyReport> LedgerReader::VerifySnapshot(const VerifyOptions& options) const {
   internal::VerifyInput in;
   in.origin = origin_;
   in.stored_key = stored_key_;

@@ -42,6 +42,16 @@ common::StatusOr<Frontier> DecodeFrontier(uint64_t size, std::string_view blob) 
 }
 
 common::StatusOr<LedgerMeta> ReadLedgerMeta(Db& db) {
+  {
+    ASSIGN_OR_RETURN(Stmt st, db.Prepare(
+                                  "SELECT count(*) FROM sqlite_master WHERE name = 'meta'"));
+    ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row || st.Int(0) == 0) {
+      return common::Status(common::StatusCode::kFailedPrecondition,
+                            db.path() + ": the ledger was never initialised (no records)",
+                            "UNINITIALISED");
+    }
+  }
   ASSIGN_OR_RETURN(auto format, GetMeta(db, "format"));
   if (!format) return common::FailedPreconditionError(db.path() + ": not an audit ledger (no format marker)");
   if (*format != kLedgerFormat) {

@@ -21,7 +21,8 @@ common::Status Mismatch(const std::string& what) {
 }  // namespace
 
 Hash LeafHash(std::string_view record_bytes) {
-  // Records are small: copy behind the prefix byte and hash in one shot.
+  // Records are small: copy behind the prefix byte and hash in one shot
+  // (the one-shot SHA256() is OpenSSL 3's fast, non-deprecated path).
   thread_local std::string buf;
   buf.assign(1, '\0');
   buf.append(record_bytes);

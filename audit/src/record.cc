@@ -52,6 +52,12 @@ class Reader {
     for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(b_[pos_++]);
     return true;
   }
+  bool Skip() {
+    uint32_t n = 0;
+    if (!U32(n) || n > kMaxFieldBytes || b_.size() - pos_ < n) return false;
+    pos_ += n;
+    return true;
+  }
   bool Str(std::string& s) {
     uint32_t n = 0;
     if (!U32(n) || n > kMaxFieldBytes || b_.size() - pos_ < n) return false;
@@ -176,6 +182,33 @@ common::StatusOr<Record> DecodeRecord(std::string_view bytes) {
   }
   if (!in.done()) return in.Fail("trailing bytes");
   return r;
+}
+
+common::StatusOr<RecordHeader> ValidateRecord(std::string_view bytes) {
+  Reader in(bytes);
+  if (bytes.size() > kMaxRecordBytes) return in.Fail("record too long");
+  uint8_t m0 = 0, m1 = 0, version = 0, event = 0;
+  if (!in.U8(m0) || !in.U8(m1) || m0 != kMagic0 || m1 != kMagic1) return in.Fail("bad magic");
+  if (!in.U8(version) || version != kRecordFormatVersion) return in.Fail("unsupported version");
+  RecordHeader h;
+  uint64_t time = 0;
+  if (!in.U64(h.seq) || !in.U64(time) || !in.U8(event)) return in.Fail("truncated header");
+  if (event < 1 || event > kMaxEventType) return in.Fail("unknown event type");
+  h.time_us = static_cast<int64_t>(time);
+  h.event = static_cast<EventType>(event);
+  for (int i = 0; i < 8; ++i) {
+    if (!in.Skip()) return in.Fail("bad string field");
+  }
+  uint32_t n_reasons = 0;
+  if (!in.U32(n_reasons) || n_reasons > kMaxReasons) return in.Fail("bad reason count");
+  for (uint32_t i = 0; i < n_reasons + 5; ++i) {
+    if (!in.Skip()) return in.Fail("bad string field");
+  }
+  uint32_t u32 = 0;
+  uint64_t u64 = 0;
+  if (!in.U32(u32) || !in.U32(u32) || !in.U64(u64)) return in.Fail("truncated counters");
+  if (!in.done()) return in.Fail("trailing bytes");
+  return h;
 }
 
 std::string FormatTime(int64_t time_us) {

@@ -7,7 +7,8 @@ RetentionSweeper::RetentionSweeper(Ledger* ledger, ContentVault* vault, Retentio
   if (!options_.clock) options_.clock = SystemClock();
 }
 
-common::StatusOr<uint64_t> RetentionSweeper::RecordPendingShreds(const std::string& reason) {
+common::StatusOr<uint64_t> RetentionSweeper::RecordPendingShreds(const std::string& reason,
+                                                                  const std::string& actor) {
   ASSIGN_OR_RETURN(auto ids, vault_->UnrecordedShreds());
   uint64_t n = 0;
   for (const std::string& id : ids) {
@@ -16,6 +17,7 @@ common::StatusOr<uint64_t> RetentionSweeper::RecordPendingShreds(const std::stri
     r.event = EventType::kShred;
     r.decision = "allow";
     r.reasons.push_back(reason);
+    r.subject = actor;
     r.conversation_id = id;
     r.classification = info.classification;
     r.details = "data key destroyed at " + FormatTime(info.shredded_us.value_or(0)) +
@@ -31,7 +33,8 @@ common::StatusOr<SweepReport> RetentionSweeper::RunOnce() {
   SweepReport report;
   const int64_t now = options_.clock->NowMicros();
   // Events left over from a run that could not write them.
-  ASSIGN_OR_RETURN(report.events_recorded, RecordPendingShreds("retention_expired"));
+  ASSIGN_OR_RETURN(report.events_recorded,
+                   RecordPendingShreds("retention_expired", "retention-sweeper"));
   ASSIGN_OR_RETURN(auto expired, vault_->Expired(now));
   for (const ConversationInfo& c : expired) {
     common::Status st = vault_->Shred(c.id);
@@ -42,7 +45,8 @@ common::StatusOr<SweepReport> RetentionSweeper::RunOnce() {
     RETURN_IF_ERROR(st);
     ++report.shredded;
   }
-  ASSIGN_OR_RETURN(uint64_t recorded, RecordPendingShreds("retention_expired"));
+  ASSIGN_OR_RETURN(uint64_t recorded,
+                   RecordPendingShreds("retention_expired", "retention-sweeper"));
   report.events_recorded += recorded;
   if (options_.audit_retention_us) {
     ASSIGN_OR_RETURN(report.ledger_records_pruned,
@@ -54,7 +58,7 @@ common::StatusOr<SweepReport> RetentionSweeper::RunOnce() {
 common::Status RetentionSweeper::Erase(const std::string& conversation_id,
                                        const std::string& actor) {
   RETURN_IF_ERROR(vault_->Shred(conversation_id));
-  ASSIGN_OR_RETURN(uint64_t n, RecordPendingShreds("erasure_request by " + actor));
+  ASSIGN_OR_RETURN(uint64_t n, RecordPendingShreds("erasure_request", actor));
   (void)n;
   return common::OkStatus();
 }

@@ -71,6 +71,12 @@ common::StatusOr<std::unique_ptr<ContentVault>> ContentVault::Open(const MasterK
       " NULL, request_id TEXT NOT NULL, kind INTEGER NOT NULL, created_us INTEGER NOT NULL,"
       " sealed BLOB NOT NULL);"
       "CREATE INDEX IF NOT EXISTS content_conversation ON content(conversation_id);"));
+  // Content commits skip the fsync (WAL, synchronous=NORMAL: atomic and
+  // consistent, durable against process crashes; a power loss may drop the
+  // last commits). The ledger record, durable, keeps the content's hash.
+  // Data keys stay fully synchronous: content must never outlive its key's
+  // write, and conversations are created far less often than content.
+  RETURN_IF_ERROR(vault->Exec("PRAGMA synchronous = NORMAL;"));
   RETURN_IF_ERROR(keys->Exec(
       "CREATE TABLE IF NOT EXISTS deks(conversation_id TEXT PRIMARY KEY, wrapped BLOB NOT NULL,"
       " master_id TEXT NOT NULL);"));

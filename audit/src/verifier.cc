@@ -172,7 +172,7 @@ bool StreamVerifier::Add(uint64_t row_seq, std::string_view body, const Hash* st
     stopped_ = true;
     return false;
   }
-  auto rec = DecodeRecord(body);
+  auto rec = ValidateRecord(body);
   if (!rec.ok()) {
     AddFinding(FindingKind::kModified, row_seq,
                "record " + std::to_string(row_seq) + " was altered: " + rec.status().message());

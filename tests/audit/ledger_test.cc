@@ -2,10 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
 #include <thread>
 
 #include "db.h"
+#include "fault_vfs.h"
 #include "ledger_store.h"
 #include "test_util.h"
 
@@ -401,6 +403,120 @@ TEST_F(LedgerTest, RekeyedLedgerOpensOnlyWithTheNewKey) {
   auto report = (*reader)->Verify(Trusted());
   ASSERT_TRUE(report.ok());
   EXPECT_TRUE(report->ok()) << report->Summary();
+}
+
+}  // namespace
+}  // namespace audit
+
+namespace audit {
+namespace {
+
+internal::FaultInjector& Injector() {
+  static internal::FaultInjector* injector = [] {
+    auto* i = new internal::FaultInjector;
+    auto st = internal::RegisterFaultVfs("audit-fault", i);
+    EXPECT_TRUE(st.ok()) << st;
+    return i;
+  }();
+  return *injector;
+}
+
+class LedgerFaultTest : public LedgerTest {
+ protected:
+  std::unique_ptr<Ledger> OpenFaulty() {
+    Injector().Set(internal::FaultInjector::Fault::kNone);
+    LedgerOptions o;
+    o.path = dir_.File("ledger.db");
+    o.signer = signer_;
+    o.clock = clock_;
+    o.sqlite_vfs = "audit-fault";
+    o.on_failure = [this](const common::Status& st) {
+      ++failures_;
+      last_failure_ = st;
+    };
+    o.on_recovered = [this](uint64_t refused) { recovered_.push_back(refused); };
+    auto l = Ledger::Open(master_, o);
+    EXPECT_TRUE(l.ok()) << l.status();
+    return std::move(*l);
+  }
+  void TearDown() override { Injector().Set(internal::FaultInjector::Fault::kNone); }
+
+  int failures_ = 0;
+  common::Status last_failure_;
+  std::vector<uint64_t> recovered_;
+};
+
+TEST_F(LedgerFaultTest, DiskFullRefusesAppendsAndReportsOnceWhenItClears) {
+  auto l = OpenFaulty();
+  AppendN(*l, 0, 5);
+  Injector().Set(internal::FaultInjector::Fault::kDiskFull);
+  for (int i = 0; i < 3; ++i) {
+    auto seq = l->Append(testing::MakeRecord(100 + i));
+    EXPECT_EQ(seq.status().code(), common::StatusCode::kResourceExhausted);
+    EXPECT_EQ(seq.status().reason(), "DISK_FULL");
+  }
+  EXPECT_EQ(failures_, 1);  // reported once per outage, not per append
+  EXPECT_EQ(l->size(), 5u);
+  Injector().Set(internal::FaultInjector::Fault::kNone);
+  auto seq = l->Append(testing::MakeRecord(200));
+  ASSERT_TRUE(seq.ok()) << seq.status();
+  EXPECT_EQ(*seq, 6u);  // seq 5 is the outage record
+  ASSERT_EQ(recovered_.size(), 1u);
+  EXPECT_EQ(recovered_[0], 3u);
+  l.reset();
+  auto reader = *LedgerReader::Open(dir_.File("ledger.db"), master_);
+  auto outage = reader->Get(5);
+  ASSERT_TRUE(outage.ok());
+  EXPECT_EQ(outage->event, EventType::kAuditFailure);
+  EXPECT_NE(outage->details.find("appends refused: 3"), std::string::npos) << outage->details;
+  EXPECT_EQ(outage->reasons, std::vector<std::string>{"DISK_FULL"});
+  EXPECT_TRUE(Verify(Trusted()).ok());
+}
+
+TEST_F(LedgerFaultTest, FailedFsyncRefusesTheAppendAndTheLedgerStaysConsistent) {
+  auto l = OpenFaulty();
+  AppendN(*l, 0, 3);
+  Injector().Set(internal::FaultInjector::Fault::kSyncError);
+  auto seq = l->Append(testing::MakeRecord(50));
+  EXPECT_EQ(seq.status().code(), common::StatusCode::kUnavailable);
+  EXPECT_EQ(seq.status().reason(), "IO_ERROR");
+  Injector().Set(internal::FaultInjector::Fault::kWriteError);
+  EXPECT_EQ(l->Append(testing::MakeRecord(51)).status().code(), common::StatusCode::kUnavailable);
+  EXPECT_EQ(failures_, 1);
+  Injector().Set(internal::FaultInjector::Fault::kNone);
+  ASSERT_TRUE(l->Append(testing::MakeRecord(52)).ok());
+  EXPECT_EQ(recovered_.size(), 1u);
+  l.reset();
+  VerifyReport r = Verify(Trusted());
+  EXPECT_TRUE(r.ok()) << r.Summary();
+  // Reopening continues from whatever reached the file.
+  auto again = OpenLedger();
+  AppendN(*again, static_cast<int>(again->size()), static_cast<int>(again->size()) + 2);
+  again.reset();
+  EXPECT_TRUE(Verify(Trusted()).ok());
+}
+
+}  // namespace
+}  // namespace audit
+
+namespace audit {
+namespace {
+
+TEST_F(LedgerTest, VerifyAndExportWhileAWriterAppendsSeeOneSnapshot) {
+  auto l = OpenLedger();
+  AppendN(*l, 0, 20);
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    for (int i = 20; !stop; ++i) ASSERT_TRUE(l->Append(testing::MakeRecord(i)).ok());
+  });
+  auto reader = *LedgerReader::Open(dir_.File("ledger.db"), master_);
+  for (int round = 0; round < 5; ++round) {
+    auto r = reader->Verify(Trusted());
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_TRUE(r->ok()) << r->Summary();
+  }
+  stop = true;
+  writer.join();
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include "audit/ledger.h"
 #include "audit/retention.h"
+#include "audit/rotation.h"
 #include "crypto.h"
 #include "db.h"
 #include "test_util.h"
@@ -238,6 +239,36 @@ TEST_F(VaultTest, RotationRewrapsKeysAndRekeysBothDatabases) {
   ASSERT_TRUE(p.ok()) << p.status();
   EXPECT_EQ(std::string(reinterpret_cast<const char*>(p->InsecureData()), p->size()),
             "rotated content");
+}
+
+}  // namespace
+}  // namespace audit
+
+namespace audit {
+namespace {
+
+TEST_F(VaultTest, MasterKeyRotationRekeysEverythingAndIsRecorded) {
+  MasterKey next = testing::TestMasterKey(0x55);
+  std::string id;
+  {
+    auto ledger = OpenLedger();
+    auto v = OpenVault(State(), master_);
+    ASSERT_TRUE(v->CreateConversation("c", "internal", kStart + kDay).ok());
+    id = v->Seal("c", "r", ContentKind::kPrompt, "before rotation")->content_id;
+    ASSERT_TRUE(RotateMasterKey(ledger.get(), v.get(), master_, next, "admin").ok());
+    EXPECT_EQ(RotateMasterKey(ledger.get(), v.get(), next, next, "admin").code(),
+              common::StatusCode::kInvalidArgument);
+  }
+  EXPECT_EQ(LedgerReader::Open(State() + "/ledger.db", master_).status().reason(), "WRONG_KEY");
+  auto reader = LedgerReader::Open(State() + "/ledger.db", next);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  auto rec = (*reader)->Get(1);
+  ASSERT_TRUE(rec.ok());
+  EXPECT_EQ(rec->event, EventType::kKeyRotation);
+  EXPECT_EQ(rec->decision, "complete");
+  EXPECT_NE(rec->details.find(next.id()), std::string::npos);
+  auto v = OpenVault(State(), next);
+  EXPECT_TRUE(v->OpenContent(id).ok());
 }
 
 }  // namespace

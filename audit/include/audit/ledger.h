@@ -3,9 +3,10 @@
 // group sealed by an Ed25519-signed tree head over the RFC 6962 Merkle tree of
 // all records so far.
 //
-// Ledger is the writer (one per database; the gateway owns it). LedgerReader
-// opens the same database read-only for query, verification, proofs and
-// export, also while a writer is running.
+// Ledger is the writer (one per database; the gateway owns it); all its
+// methods are thread-safe. LedgerReader opens the same database read-only for
+// query, verification, proofs and export, also while a writer is running; a
+// reader is used by one thread at a time (open one per thread).
 #ifndef AUDIT_LEDGER_H_
 #define AUDIT_LEDGER_H_
 
@@ -44,6 +45,9 @@ struct LedgerOptions {
   // outage, and when they succeed again with the number refused meanwhile.
   std::function<void(const common::Status&)> on_failure;
   std::function<void(uint64_t refused)> on_recovered;
+  // Name of a registered SQLite VFS to store through (fault-injection tests);
+  // empty: the default VFS.
+  std::string sqlite_vfs;
 };
 
 class Ledger {
@@ -59,7 +63,9 @@ class Ledger {
 
   // Assigns seq and time, and returns only once the record and a signed head
   // covering it are durable (fsync'd). On any failure (disk full, I/O error)
-  // returns the error and nothing of the record is stored: fail closed.
+  // returns the error: fail closed. (When only the final fsync failed, the
+  // record may still be in the file; a refused append may appear in the
+  // ledger, an acknowledged one is never missing.)
   common::StatusOr<uint64_t> Append(Record record);
 
   // The signed head over every acknowledged record.
@@ -95,6 +101,7 @@ class Ledger {
   Frontier frontier_;
   int64_t last_time_us_ = 0;
   std::optional<SignedCheckpoint> latest_head_;
+  std::optional<SignedCheckpoint> pending_head_;  // of the batch being committed
   uint64_t prev_head_size_ = 0;
   bool failing_ = false;
   common::Status failure_;
@@ -104,7 +111,6 @@ class Ledger {
   // Guarded by mu_: the queue between Append() and the committer.
   std::mutex mu_;
   std::condition_variable work_cv_;
-  std::condition_variable done_cv_;
   std::deque<Pending*> queue_;
   bool stop_ = false;
 
@@ -204,6 +210,10 @@ class LedgerReader {
   // be read at all.
   common::StatusOr<VerifyReport> Verify(const VerifyOptions& options) const;
 
+  // Runs `fn` inside one read transaction, so every read in it sees the same
+  // snapshot while a writer keeps appending (Verify does this itself).
+  common::Status WithSnapshot(const std::function<common::Status()>& fn) const;
+
   // Raw access for export: (seq, canonical bytes) in order.
   common::Status ForEachRaw(
       const std::function<bool(uint64_t seq, std::string_view body)>& sink) const;
@@ -212,6 +222,7 @@ class LedgerReader {
  private:
   explicit LedgerReader(std::unique_ptr<internal::Db> db);
   common::StatusOr<std::vector<Hash>> LoadLeaves() const;
+  common::StatusOr<VerifyReport> VerifySnapshot(const VerifyOptions& options) const;
 
   std::unique_ptr<internal::Db> db_;
   std::string origin_;

@@ -80,6 +80,15 @@ common::StatusOr<std::string> EncodeRecord(const Record& record);
 // Errors are DATA_LOSS with the offset of the problem.
 common::StatusOr<Record> DecodeRecord(std::string_view bytes);
 
+// Checks the structure of canonical bytes exactly as DecodeRecord does, but
+// without building the record: for the verifier's hot loop.
+struct RecordHeader {
+  uint64_t seq = 0;
+  int64_t time_us = 0;
+  EventType event = EventType::kChatRequest;
+};
+common::StatusOr<RecordHeader> ValidateRecord(std::string_view bytes);
+
 // JSON view of a record, for JSON Lines output. Times are RFC 3339 UTC.
 common::Json RecordToJson(const Record& record);
 

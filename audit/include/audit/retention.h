@@ -42,7 +42,8 @@ class RetentionSweeper {
                               const std::string& actor, const std::string& reason);
 
  private:
-  common::StatusOr<uint64_t> RecordPendingShreds(const std::string& reason);
+  common::StatusOr<uint64_t> RecordPendingShreds(const std::string& reason,
+                                                const std::string& actor);
 
   Ledger* ledger_;
   ContentVault* vault_;
