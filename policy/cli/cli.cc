@@ -47,7 +47,10 @@ common::Status RequestFromJson(const common::Json& j, Request* r) {
   using common::InvalidArgumentError;
   if (!j.is_object()) return InvalidArgumentError("the request must be a JSON object");
   RequestContext& c = r->context;
-  for (const auto& [key, v] : j.as_object()) {
+  for (const auto& member : j.as_object()) {
+    // Not a structured binding: clang 14 cannot capture those in lambdas.
+    const std::string& key = member.first;
+    const common::Json& v = member.second;
     auto str = [&](std::string* out) -> common::Status {
       if (!v.is_string()) return InvalidArgumentError("request." + key + " must be a string");
       *out = v.as_string();
@@ -225,10 +228,10 @@ int Explain(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     }
     out << "obligations:\n";
     out << "  content retention: "
-        << (o.retention.store_content ? std::to_string(o.retention.content_seconds) + "s"
+        << (o.retention.store_content ? FormatDuration(o.retention.content_seconds)
                                       : std::string("none (only the hash is stored)"))
         << "\n";
-    out << "  audit retention: " << o.retention.audit_seconds << "s\n";
+    out << "  audit retention: " << FormatDuration(o.retention.audit_seconds) << "\n";
     out << "  legal holds:";
     if (o.legal_holds.empty()) out << " none";
     for (const auto& h : o.legal_holds) out << " " << h;

@@ -78,6 +78,28 @@ std::string RestoreMap::Restore(std::string_view text) const {
   return out;
 }
 
+std::string StreamRestorer::Push(std::string_view chunk) {
+  pending_.append(chunk);
+  // Hold back from the last '[' if it may still become a placeholder
+  // (placeholders are short and contain no spaces).
+  size_t hold = pending_.size();
+  size_t open = pending_.rfind('[');
+  if (open != std::string::npos && pending_.find(']', open) == std::string::npos &&
+      pending_.size() - open < 80 && pending_.find(' ', open) == std::string::npos) {
+    hold = open;
+  }
+  std::string ready = map_ ? map_->Restore(std::string_view(pending_).substr(0, hold))
+                           : pending_.substr(0, hold);
+  pending_.erase(0, hold);
+  return ready;
+}
+
+std::string StreamRestorer::Finish() {
+  std::string rest = map_ ? map_->Restore(pending_) : pending_;
+  pending_.clear();
+  return rest;
+}
+
 const Reason* Decision::FirstDenyReason() const {
   for (const Reason& r : reasons) {
     if (r.effect == Effect::kDeny) return &r;
@@ -111,24 +133,31 @@ std::string Decision::Describe() const {
 
 Decision Decide(const Policy& policy, const RequestContext& request,
                 PseudonymTable* conversation) {
+  return internal::DecideWithChain(policy, request, conversation, internal::DefaultChain());
+}
+
+namespace internal {
+
+Decision DecideWithChain(const Policy& policy, const RequestContext& request,
+                         PseudonymTable* conversation,
+                         const std::vector<std::unique_ptr<Filter>>& chain) {
   Decision decision;
   decision.policy_hash = policy.hash();
   try {
     PseudonymTable local;
     internal::DecisionState state{policy, request, conversation ? conversation : &local, decision};
     bool denied = false;
-    for (const auto& filter : internal::DefaultChain()) {
+    for (const auto& filter : chain) {
       if (filter->Apply(state) == internal::Verdict::kDeny) denied = true;
     }
     // Deny wins: any deny verdict (or deny reason) denies the whole request.
     denied = denied || decision.FirstDenyReason() != nullptr;
     decision.allow = !denied;
-  } catch (const std::exception&) {
-    decision.allow = false;
-    decision.reasons.push_back(
-        {"internal.error", Effect::kDeny, "the policy engine failed; the request is denied"});
   } catch (...) {
+    // Fail closed: deny, and keep no partially redacted copy of the prompt.
     decision.allow = false;
+    decision.audit_prompt.clear();
+    decision.obligations.redactions.clear();
     decision.reasons.push_back(
         {"internal.error", Effect::kDeny, "the policy engine failed; the request is denied"});
   }
@@ -139,6 +168,8 @@ Decision Decide(const Policy& policy, const RequestContext& request,
   }
   return decision;
 }
+
+}  // namespace internal
 
 std::vector<Finding> FindSensitiveData(const Policy& policy, std::string_view text,
                                        bool all_detectors) {

@@ -196,11 +196,12 @@ class SensitiveDataFilter final : public Filter {
     }
     const Scanner& scanner = s.policy.scanner();
     const auto& specs = scanner.specs();
-    std::vector<Action> actions(specs.size());
+    const std::vector<Action>* class_actions =
+        s.classification ? s.policy.ScannerActions(s.classification->name) : nullptr;
+    const std::vector<Action>& actions =
+        class_actions ? *class_actions : s.policy.ScannerDefaultActions();
     std::vector<bool> enabled(specs.size());
     for (size_t i = 0; i < specs.size(); ++i) {
-      actions[i] = s.classification ? s.policy.DetectorActionFor(*s.classification, specs[i].name)
-                                    : s.policy.DetectorAction(specs[i].name);
       // Markings always run: they also check the declared classification.
       enabled[i] = actions[i] != Action::kOff || specs[i].name == "marking";
     }

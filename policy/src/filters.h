@@ -47,6 +47,12 @@ std::unique_ptr<Filter> MakeRetentionFilter();
 // The chain in order; built once, shared, immutable.
 const std::vector<std::unique_ptr<Filter>>& DefaultChain();
 
+// Decide() over an explicit chain (tests inject failing filters). Never
+// throws: an exception from a filter denies with "internal.error".
+Decision DecideWithChain(const Policy& policy, const RequestContext& request,
+                         PseudonymTable* conversation,
+                         const std::vector<std::unique_ptr<Filter>>& chain);
+
 }  // namespace policy::internal
 
 #endif  // POLICY_SRC_FILTERS_H_

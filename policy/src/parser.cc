@@ -37,6 +37,43 @@ std::string Join(const std::vector<std::string>& v) {
   return out;
 }
 
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// "retension" -> "content_retention": compares with each key and with the
+// parts of it after an '_'.
+std::string Suggestion(std::string_view key, const std::vector<std::string>& allowed) {
+  if (key.size() < 3 || key.size() > 64) return "";
+  size_t best = 3;
+  std::string out;
+  for (const std::string& candidate : allowed) {
+    std::string_view c = candidate;
+    while (true) {
+      size_t d = EditDistance(key, c);
+      if (d < best) {
+        best = d;
+        out = candidate;
+      }
+      size_t us = c.find('_');
+      if (us == std::string_view::npos) break;
+      c = c.substr(us + 1);
+    }
+  }
+  return out.empty() ? "" : "; did you mean '" + out + "'?";
+}
+
 // Rejects documents nested deeper than the schema could ever need before
 // yaml-cpp recurses into them.
 bool NestingTooDeep(std::string_view text) {
@@ -139,7 +176,8 @@ Status PolicyBuilder::CheckMap(const YAML::Node& node, const std::string& path,
     const std::string& key = kv.first.Scalar();
     if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
       return Error(kv.first, "unknown key '" + key + "' under " + path +
-                                 "; expected one of: " + Join(allowed));
+                                 "; expected one of: " + Join(allowed) +
+                                 Suggestion(key, allowed));
     }
     if (!seen.insert(key).second) {
       return Error(kv.first, "duplicate key '" + key + "' under " + path);
@@ -627,6 +665,13 @@ Status PolicyBuilder::CompileScanner() {
   auto scanner = internal::Scanner::Create(std::move(specs));
   if (!scanner.ok()) return Error(YAML::Mark::null_mark(), scanner.status().message());
   p_->scanner_ = std::move(scanner).value();
+  // Actions per class in scanner order, so deciding needs no lookups.
+  const auto& compiled = p_->scanner_->specs();
+  for (const auto& spec : compiled) p_->default_actions_.push_back(p_->DetectorAction(spec.name));
+  for (const Classification& c : p_->classifications_) {
+    std::vector<Action>& actions = p_->class_actions_[c.name];
+    for (const auto& spec : compiled) actions.push_back(p_->DetectorActionFor(c, spec.name));
+  }
   return common::OkStatus();
 }
 

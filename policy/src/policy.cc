@@ -18,6 +18,8 @@ std::string_view ActionName(Action action) {
   return "off";
 }
 
+std::string FormatDuration(int64_t seconds) { return internal::FormatDuration(seconds); }
+
 Policy::Policy() = default;
 Policy::~Policy() = default;
 
@@ -65,6 +67,11 @@ Action Policy::DetectorActionFor(const Classification& cls, std::string_view det
   auto it = cls.detector_actions.find(std::string(detector));
   if (it != cls.detector_actions.end()) return it->second;
   return DetectorAction(detector);
+}
+
+const std::vector<Action>* Policy::ScannerActions(std::string_view classification) const {
+  auto it = class_actions_.find(classification);
+  return it == class_actions_.end() ? nullptr : &it->second;
 }
 
 Limits Policy::LimitsFor(std::string_view user, const std::vector<std::string>& roles) const {

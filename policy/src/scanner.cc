@@ -8,6 +8,7 @@
 #include <utility>
 
 #include <re2/re2.h>
+#include <re2/set.h>
 
 namespace policy::internal {
 namespace {
@@ -106,7 +107,6 @@ bool PhoneAccept(std::string_view text, size_t begin, size_t end) {
 }
 
 bool CardAccept(std::string_view text, size_t* begin, size_t* end) {
-  if (InNumericContext(text, *begin, *end)) return false;
   // Groups of digits separated by one space or dash. Try the longest valid
   // run of whole groups, leftmost first: "ref 1234 4111 1111 1111 1111".
   struct Group {
@@ -120,14 +120,25 @@ bool CardAccept(std::string_view text, size_t* begin, size_t* end) {
     groups.push_back({i, j});
     i = j + 1;
   }
+  // Cards are written in at most 5 groups (4-4-4-4-3, 4-6-5); a run of many
+  // short groups is something else.
+  if (groups.size() > 8) return false;
   for (size_t first = 0; first < groups.size(); ++first) {
     for (size_t last = groups.size(); last-- > first;) {
+      size_t count = 0;
+      bool short_group = false;
+      for (size_t g = first; g <= last; ++g) {
+        count += groups[g].end - groups[g].begin;
+        short_group = short_group || (last > first && groups[g].end - groups[g].begin < 3 &&
+                                      g != last);
+      }
+      if (count < 13 || count > 19 || short_group || last - first > 4) continue;
       std::string digits;
       for (size_t g = first; g <= last; ++g) {
         digits.append(text.substr(groups[g].begin, groups[g].end - groups[g].begin));
       }
-      if (digits.size() < 13 || digits.size() > 19) continue;
-      if (CardNumberValid(digits)) {
+      if (CardNumberValid(digits) &&
+          !InNumericContext(text, groups[first].begin, groups[last].end)) {
         *begin = groups[first].begin;
         *end = groups[last].end;
         return true;
@@ -194,13 +205,13 @@ std::vector<DetectorSpec> BuiltinDetectorSpecs() {
        Validator::kEmail},
       {"iban", "IBAN", R"([A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,32})", Validator::kIban},
       {"ssn", "SSN", R"([0-9]{3}-[0-9]{2}-[0-9]{4}|[0-9]{3} [0-9]{2} [0-9]{4})", Validator::kSsn},
-      {"card", "CARD", R"([0-9]{2,6}(?:[ -]?[0-9]{1,7}){1,8})", Validator::kCard},
+      {"card", "CARD", R"([0-9](?:[ -]?[0-9]){12,18})", Validator::kCard},
       {"phone", "PHONE",
        R"((?:\+?1[ .-]?)?(?:\([0-9]{3}\) ?|[0-9]{3}[ .-])[0-9]{3}[ .-][0-9]{4})"
-       R"(|\+[1-9][0-9]{0,2}(?:[ .-]?\(?[0-9]{1,4}\)?){2,6})",
+       R"(|\+[1-9][0-9]{0,2}(?:[ .-]?(?:\([0-9]{1,4}\)|[0-9]{1,4})){2,6})",
        Validator::kPhone},
       {"ipv6", "IPV6",
-       R"((?:[0-9A-Fa-f]{1,4}:|:){2,7}(?:[0-9A-Fa-f]{1,4}|:|[0-9]{1,3}(?:\.[0-9]{1,3}){3}))",
+       R"((?:[0-9A-Fa-f]{1,4}:|:){2,7}(?:[0-9]{1,3}(?:\.[0-9]{1,3}){3}|[0-9A-Fa-f]{1,4}|:))",
        Validator::kIpv6},
       {"ipv4", "IPV4", R"([0-9]{1,3}(?:\.[0-9]{1,3}){3})", Validator::kIpv4},
   };
@@ -323,6 +334,15 @@ bool ValidUtf8(std::string_view s) {
   size_t i = 0;
   const size_t n = s.size();
   while (i < n) {
+    // Fast path: eight ASCII bytes at a time.
+    if (i + 8 <= n) {
+      uint64_t chunk;
+      std::memcpy(&chunk, s.data() + i, 8);
+      if ((chunk & 0x8080808080808080ull) == 0) {
+        i += 8;
+        continue;
+      }
+    }
     unsigned char c = static_cast<unsigned char>(s[i]);
     if (c < 0x80) {
       ++i;
@@ -357,13 +377,33 @@ bool ValidUtf8(std::string_view s) {
   return true;
 }
 
+// Two anchored sets: at the start of the text the left boundary may be
+// empty (`^`); anywhere else it is exactly one boundary character. Given the
+// text from the candidate to the end, each set then answers exactly which
+// detectors match at the candidate.
+struct Scanner::AnchoredSet {
+  explicit AnchoredSet(const RE2::Options& options)
+      : at_start(options, RE2::ANCHOR_START), inside(options, RE2::ANCHOR_START) {}
+  RE2::Set at_start;
+  RE2::Set inside;
+};
+
+namespace {
+size_t Utf8Length(unsigned char lead) {
+  if (lead < 0x80) return 1;
+  if ((lead & 0xE0) == 0xC0) return 2;
+  if ((lead & 0xF0) == 0xE0) return 3;
+  return 4;
+}
+}  // namespace
+
 common::StatusOr<std::unique_ptr<Scanner>> Scanner::Create(std::vector<DetectorSpec> specs) {
   std::unique_ptr<Scanner> scanner(new Scanner());
   RE2::Options options;
   options.set_log_errors(false);
   options.set_max_mem(64 << 20);
+  scanner->set_ = std::make_unique<AnchoredSet>(options);
   std::string combined = Prefix() + "(?:";
-  int group = 0;
   for (size_t i = 0; i < specs.size(); ++i) {
     const DetectorSpec& spec = specs[i];
     RE2 alone(spec.pattern, options);
@@ -376,22 +416,34 @@ common::StatusOr<std::unique_ptr<Scanner>> Scanner::Create(std::vector<DetectorS
                                           "': pattern matches the empty string");
     }
     if (i > 0) combined += "|";
-    combined += "(" + spec.pattern + ")";
-    scanner->group_.push_back(group + 1);
-    group += 1 + alone.NumberOfCapturingGroups();
-    auto single = std::make_unique<RE2>(Prefix() + "(" + spec.pattern + ")" + Suffix(), options);
+    combined += "(?:" + spec.pattern + ")";
+    const std::string bounded = Prefix() + "(" + spec.pattern + ")" + Suffix();
+    auto single = std::make_unique<RE2>(bounded, options);
     if (!single->ok()) {
       return common::InvalidArgumentError("detector '" + spec.name +
                                           "': invalid pattern: " + single->error());
     }
+    std::string error;
+    if (scanner->set_->at_start.Add(bounded, &error) != static_cast<int>(i) ||
+        scanner->set_->inside.Add("(?:" + std::string(kBoundaryClass) + ")(?:" + spec.pattern +
+                                      ")" + Suffix(),
+                                  &error) != static_cast<int>(i)) {
+      return common::InvalidArgumentError("detector '" + spec.name + "': " + error);
+    }
     scanner->single_.push_back(std::move(single));
   }
   combined += ")" + Suffix();
-  scanner->groups_ = group;
-  scanner->combined_ = std::make_unique<RE2>(specs.empty() ? "a\\bb" : combined, options);
+  // Capturing groups inside custom patterns are not needed by the search.
+  RE2::Options search_options = options;
+  search_options.set_never_capture(true);
+  scanner->combined_ =
+      std::make_unique<RE2>(specs.empty() ? "a\\bb" : combined, search_options);
   if (!scanner->combined_->ok()) {
     return common::InvalidArgumentError("detectors do not compile together: " +
                                         scanner->combined_->error());
+  }
+  if (!scanner->set_->at_start.Compile() || !scanner->set_->inside.Compile()) {
+    return common::InvalidArgumentError("detectors do not compile together (out of memory)");
   }
   scanner->specs_ = std::move(specs);
   return scanner;
@@ -443,45 +495,67 @@ bool Scanner::Accept(int detector, std::string_view text, size_t* begin, size_t*
 
 std::vector<Hit> Scanner::Scan(std::string_view text, const std::vector<bool>& enabled) const {
   std::vector<Hit> hits;
-  const int n = groups_ + 1;
-  std::vector<re2::StringPiece> m(n);
+  if (specs_.empty()) return hits;
+  re2::StringPiece whole;
   re2::StringPiece sub[2];
+  std::vector<int> here;
   const re2::StringPiece input(text.data(), text.size());
   size_t pos = 0;
   while (pos < text.size()) {
-    if (!combined_->Match(input, pos, text.size(), RE2::UNANCHORED, m.data(), n)) break;
-    const size_t whole_begin = static_cast<size_t>(m[0].data() - text.data());
-    int found = -1;
-    for (size_t i = 0; i < group_.size(); ++i) {
-      if (m[group_[i]].data() != nullptr) {
-        found = static_cast<int>(i);
-        break;
-      }
-    }
-    if (found < 0) break;  // cannot happen: one alternative matched
-    size_t inner_begin = static_cast<size_t>(m[group_[found]].data() - text.data());
-    size_t inner_end = inner_begin + m[group_[found]].size();
-    size_t next = inner_end;
-    size_t b = inner_begin, e = inner_end;
+    // 1. The next candidate anywhere after pos (DFA only).
+    if (!combined_->Match(input, pos, text.size(), RE2::UNANCHORED, &whole, 1)) break;
+    const size_t whole_begin = static_cast<size_t>(whole.data() - text.data());
+    size_t next = whole_begin + 1;
+    // 2. The detectors that match there, in priority order.
+    here.clear();
+    (whole_begin == 0 ? set_->at_start : set_->inside).Match(input.substr(whole_begin), &here);
+    std::sort(here.begin(), here.end());
+    bool first = true;
     int accepted = -1;
-    if (enabled[found] && Accept(found, text, &b, &e)) {
-      accepted = found;
-    } else {
-      // Another detector may match at the same place ("555-12-3456" is not
-      // a card but may be an SSN).
-      for (size_t j = 0; j < specs_.size() && accepted < 0; ++j) {
-        if (static_cast<int>(j) == found || !enabled[j]) continue;
+    size_t b = 0, e = 0;
+    const size_t whole_end = whole_begin + whole.size();
+    for (int j : here) {
+      if (first && whole_begin > 0 && whole_end < text.size()) {
+        // The search's own match belongs to the first detector here: strip
+        // the one boundary character on each side.
+        b = whole_begin + Utf8Length(static_cast<unsigned char>(text[whole_begin]));
+        e = whole_end - 1;
+        while (e > b && (static_cast<unsigned char>(text[e]) & 0xC0) == 0x80) --e;
+        if (e <= b) continue;  // cannot happen: inner matches are not empty
+      } else {
+        // Other detectors, or a match touching either end of the text: run
+        // the detector alone for its span.
         if (!single_[j]->Match(input, whole_begin, text.size(), RE2::ANCHOR_START, sub, 2)) {
           continue;
         }
         b = static_cast<size_t>(sub[1].data() - text.data());
         e = b + sub[1].size();
-        if (Accept(static_cast<int>(j), text, &b, &e)) accepted = static_cast<int>(j);
       }
+      if (first) {
+        // The candidate the search reported: continue after it if nothing
+        // is accepted here.
+        next = std::max(next, e);  // the inner end, before the boundary character
+        first = false;
+      }
+      if (enabled[j] && Accept(j, text, &b, &e)) {
+        accepted = j;
+        break;
+      }
+    }
+    if (accepted < 0 && !here.empty() && specs_[here.front()].validator == Validator::kCard) {
+      // "ref 1234 4111 1111 1111 1111": the card may start at a later group
+      // of the rejected candidate. Resume after its first group; candidates
+      // are at most 37 bytes long, so this stays linear.
+      size_t sep = text.find_first_of(" -", whole_begin + 1);
+      // Only after a plausible leading group ("1234 "), not "1 1 1 1 ...".
+      if (sep != std::string_view::npos && sep < next && sep >= whole_begin + 4) next = sep;
     }
     if (accepted >= 0 && e > b) {
       hits.push_back({accepted, b, e});
-      next = std::max(next, e);
+      // Continue right after the finding; a validator may have narrowed the
+      // candidate ("4111 1111 1111 1111 10.0.0.1"). Candidates that get
+      // narrowed (cards, IBANs) have a bounded length, so this stays linear.
+      next = e;
     }
     pos = std::max(next, pos + 1);
   }

@@ -3,13 +3,14 @@
 // Every detector is `prefix (inner) suffix`, where prefix and suffix are
 // Unicode-aware boundaries (start/end of text, or a character that is not a
 // letter, digit, mark or '_' -- ideographic scripts, written without spaces,
-// count as boundaries). All detectors are joined into one alternation with one
-// capture group each; Scan() repeatedly asks RE2 for the leftmost match from
-// the current position, so the text is read once (RE2 guarantees time linear
-// in the input for each search, and searches continue after each candidate).
-// A candidate then goes through its detector's validator (Luhn, mod-97, SSN
-// rules, octets, inet_pton...), which may also narrow the span. If it fails,
-// the other detectors are tried anchored at the same position.
+// count as boundaries). All detectors are joined into one alternation;
+// Scan() repeatedly asks RE2's DFA for the leftmost candidate from the current
+// position and continues after it, so the text is read once (RE2 is linear
+// in the input; no backtracking). At a candidate, an anchored RE2::Set says
+// which detectors match there; the first of them (in priority order) is
+// matched alone to get its span, then validated (Luhn, mod-97, SSN rules,
+// octets, inet_pton...), which may narrow the span. If validation fails the
+// next detector matching at the same position gets its turn.
 #ifndef POLICY_SRC_SCANNER_H_
 #define POLICY_SRC_SCANNER_H_
 
@@ -22,7 +23,7 @@
 
 namespace re2 {
 class RE2;
-}
+}  // namespace re2
 
 namespace policy::internal {
 
@@ -59,11 +60,15 @@ class Scanner {
   Scanner() = default;
   bool Accept(int detector, std::string_view text, size_t* begin, size_t* end) const;
 
+  struct AnchoredSet;  // re2::Set of every detector, anchored at the start
+
   std::vector<DetectorSpec> specs_;
+  // All detectors as one alternation, without captures: the DFA alone finds
+  // the next candidate position.
   std::unique_ptr<re2::RE2> combined_;
+  // Which detectors match at a candidate position (one DFA pass).
+  std::unique_ptr<AnchoredSet> set_;
   std::vector<std::unique_ptr<re2::RE2>> single_;  // each detector alone, with boundaries
-  std::vector<int> group_;                         // capture group of detector i in combined_
-  int groups_ = 0;
 };
 
 // Validators, exposed for tests. Inputs are the candidate's characters.

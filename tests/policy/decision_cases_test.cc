@@ -1,6 +1,18 @@
 // Table-driven decision cases: every file in tests/policy/cases/ names a
-// policy (tests/policy/policies/), request defaults, and rows. Each row is
-// registered as its own test; see tests/policy/cases/README.md for the keys.
+// policy (tests/policy/policies/), request `defaults`, and `cases` rows. Each
+// row is registered as its own test.
+//
+// Request keys: user, roles, client, classification, model, model_sha256,
+//   model_labels, prompt, prompt_repeat (repeat the prompt N times),
+//   conversation, prompt_tokens, output_tokens.
+// Expectations: expect (allow|deny, required); deny (the exact set of deny
+//   rule ids, required for deny cases); has / lacks (rule ids present or
+//   absent); redactions (placeholders in order, without brackets);
+//   audit_prompt / model_prompt (exact); restore {input, output};
+//   class; content_retention (seconds or none); audit_retention (seconds);
+//   limits {field: N | unlimited}; holds (legal hold ids);
+//   same_conversation_prompt + same_conversation_redactions (a second
+//   request in the same conversation).
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -30,6 +42,9 @@ struct Case {
   int line = 0;
   YAML::Node row;       // merged: defaults then the row's own keys
 };
+
+// gtest prints this instead of the bytes of a Case.
+void PrintTo(const Case& c, std::ostream* os) { *os << c.file << ":" << c.line << " " << c.name; }
 
 std::vector<Case> LoadCases() {
   std::vector<Case> out;

@@ -100,6 +100,22 @@ class RestoreMap {
   std::map<std::string, std::string> entries_;
 };
 
+// Restores placeholders in a streamed answer: tokens may split "[EMAIL_1]"
+// across chunks, so a possible placeholder prefix at the end of a chunk is
+// held back until the next chunk (or Finish()) decides it.
+class StreamRestorer {
+ public:
+  explicit StreamRestorer(const RestoreMap* map) : map_(map) {}
+  // Returns the text that can be shown now.
+  std::string Push(std::string_view chunk);
+  // Returns what was held back.
+  std::string Finish();
+
+ private:
+  const RestoreMap* map_;  // not owned
+  std::string pending_;
+};
+
 struct Obligations {
   Retention retention;
   std::vector<std::string> legal_holds;  // hold ids: deletion is suspended

@@ -41,6 +41,9 @@ enum class Action {
 };
 std::string_view ActionName(Action action);  // "redact_in_audit", ...
 
+// Seconds as the policy file writes them: 129600 -> "1d12h" (y = 365 days).
+std::string FormatDuration(int64_t seconds);
+
 // The built-in detector types; custom patterns carry their own names.
 inline constexpr std::array<std::string_view, 10> kBuiltinDetectors = {
     "email", "phone", "ssn",     "card",        "iban",
@@ -159,7 +162,11 @@ class Policy {
   // Multi-line human summary for `assistant policy check`.
   std::string Summary() const;
 
+  // For the decision filters: the compiled detectors, and the action of each
+  // of them (in scanner order) for a class; nullptr for an unknown class.
   const internal::Scanner& scanner() const { return *scanner_; }
+  const std::vector<Action>* ScannerActions(std::string_view classification) const;
+  const std::vector<Action>& ScannerDefaultActions() const { return default_actions_; }
 
  private:
   friend class PolicyBuilder;
@@ -184,6 +191,8 @@ class Policy {
   std::map<std::string, Limits, std::less<>> user_limits_;
   std::vector<LegalHold> legal_holds_;
   std::unique_ptr<internal::Scanner> scanner_;
+  std::map<std::string, std::vector<Action>, std::less<>> class_actions_;
+  std::vector<Action> default_actions_;
 };
 
 }  // namespace policy
