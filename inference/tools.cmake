@@ -12,6 +12,11 @@ add_executable(assistant-model
 )
 target_link_libraries(assistant-model PRIVATE inference)
 assistant_target_warnings(assistant-model)
+# generate / bench (serving part).
+target_sources(assistant-model PRIVATE
+  ${CMAKE_CURRENT_LIST_DIR}/tools/assistant_model/cmd_generate.cc
+  ${CMAKE_CURRENT_LIST_DIR}/tools/assistant_model/cmd_bench.cc)
+target_include_directories(assistant-model PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src)
 
 # gguf-synth: synthetic GGUF models of realistic shapes in every type.
 add_executable(gguf-synth ${CMAKE_CURRENT_LIST_DIR}/tools/synth/main.cc)

@@ -34,3 +34,13 @@ if(TARGET assistant_worker_lib)
   target_compile_definitions(worker-stress PRIVATE ASSISTANT_SOURCE_DIR="${ASSISTANT_SOURCE_DIR}")
   assistant_target_warnings(worker-stress)
 endif()
+
+if(TARGET assistant-model)
+  assistant_add_test(inference_generate_cli_test
+    SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/serving/generate_cli_test.cc
+    LIBS common
+    TIMEOUT 120)
+  target_compile_definitions(inference_generate_cli_test PRIVATE
+    ASSISTANT_MODEL_BIN="$<TARGET_FILE:assistant-model>")
+  add_dependencies(inference_generate_cli_test assistant-model)
+endif()

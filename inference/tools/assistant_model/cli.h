@@ -63,6 +63,8 @@ int RunInfo(int argc, char** argv);
 int RunTokenize(int argc, char** argv);
 int RunDetokenize(int argc, char** argv);
 int RunTemplate(int argc, char** argv);
+int RunGenerate(int argc, char** argv);  // cmd_generate.cc (serving)
+int RunBench(int argc, char** argv);     // cmd_bench.cc (serving)
 
 }  // namespace assistant_model
 

@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "cli.h"
 #include "common/json.h"
 #include "inference/engine.h"
 #include "inference/gguf.h"

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "cli.h"
 #include "common/json.h"
 #include "inference/engine.h"
 #include "inference/model.h"
@@ -33,7 +34,7 @@ int GenerateUsage() {
   return 2;
 }
 
-int Fail(const common::Status& status) {
+int GenerateFail(const common::Status& status) {
   std::fprintf(stderr, "assistant-model generate: %s\n", status.ToString().c_str());
   return 1;
 }
@@ -88,22 +89,22 @@ int RunGenerate(int argc, char** argv) {
   inference::ModelOptions mo;
   mo.threads = threads;
   auto model = inference::Model::Load(model_path, mo);
-  if (!model.ok()) return Fail(model.status());
+  if (!model.ok()) return GenerateFail(model.status());
   auto text = inference::MakeTokenText((*model)->file());
-  if (!text.ok()) return Fail(text.status());
+  if (!text.ok()) return GenerateFail(text.status());
 
   if (have_ids) {
     auto parsed = common::Json::Parse(prompt_ids_json);
     if (!parsed.ok() || !parsed->is_array()) {
-      return Fail(common::InvalidArgumentError("--prompt-ids: expected a JSON array of ids"));
+      return GenerateFail(common::InvalidArgumentError("--prompt-ids: expected a JSON array of ids"));
     }
     for (const auto& id : parsed->as_array()) {
-      if (!id.is_int()) return Fail(common::InvalidArgumentError("--prompt-ids: non-integer id"));
+      if (!id.is_int()) return GenerateFail(common::InvalidArgumentError("--prompt-ids: non-integer id"));
       req.prompt.push_back(static_cast<int32_t>(id.as_int()));
     }
   } else {
     if (!text->encode) {
-      return Fail(common::FailedPreconditionError(
+      return GenerateFail(common::FailedPreconditionError(
           "--prompt: the model file has no tokenizer; use --prompt-ids"));
     }
     req.prompt = text->encode(prompt_text);  // BOS as the model asks
@@ -114,9 +115,9 @@ int RunGenerate(int argc, char** argv) {
   eo.token_bytes = text->token_bytes;
   eo.is_eog = text->is_eog;
   auto engine = inference::Engine::Create(model->get(), std::move(eo));
-  if (!engine.ok()) return Fail(engine.status());
+  if (!engine.ok()) return GenerateFail(engine.status());
   auto stream = (*engine)->Submit(std::move(req));
-  if (!stream.ok()) return Fail(stream.status());
+  if (!stream.ok()) return GenerateFail(stream.status());
 
   std::vector<int32_t> ids;
   inference::GenerateEvent ev;
@@ -149,7 +150,7 @@ int RunGenerate(int argc, char** argv) {
                ev.usage.completion_tokens,
                prefill_s > 0 ? (ev.usage.prompt_tokens - ev.usage.cached_prompt_tokens) / prefill_s : 0.0,
                decode_s > 0 ? (ev.usage.completion_tokens - 1) / decode_s : 0.0);
-  if (ev.reason == inference::FinishReason::kError) return Fail(ev.error);
+  if (ev.reason == inference::FinishReason::kError) return GenerateFail(ev.error);
   return 0;
 }
 

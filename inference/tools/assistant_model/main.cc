@@ -20,6 +20,12 @@ const Command kCommands[] = {
      "template --model FILE --messages JSON|@FILE [--add-generation-prompt] [--context JSON] "
      "[--tokenizer-config F]",
      RunTemplate},
+    {"generate",
+     "generate --model FILE (--prompt T | --prompt-ids JSON) [-n N] [--greedy] [--ids] [--threads N] "
+     "[--temperature T] [--top-k K] [--top-p P] [--min-p P] [--seed S] [--repeat-penalty R] [--stop S]...",
+     RunGenerate},
+    {"bench", "bench --model FILE [--threads N] [--prompt-len N] [--gen N] [--concurrency 1,8,32] [--json]",
+     RunBench},
 };
 
 void PrintUsage(FILE* out) {
