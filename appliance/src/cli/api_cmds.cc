@@ -666,7 +666,8 @@ constexpr char kAuditHelp[] =
     "                                    signing key, manifest with hashes\n"
     "  checkpoint                    print the signed checkpoint of the current head\n"
     "  key                           print the public key that signs checkpoints\n"
-    "Exit status of verify: 0 intact, 1 tampering found.\n";
+    "Exit status of verify: 0 intact, 1 tampering found.\n"
+    "Offline, on the database files with the key: assistant ledger --help (when built).\n";
 
 bool FillFilter(const Args& args, v1::AuditFilter* f) {
   f->set_subject(args.Get("--subject"));
