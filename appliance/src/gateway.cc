@@ -184,7 +184,8 @@ class GatewayImpl final : public Gateway {
     ASSIGN_OR_RETURN(pair.cert_chain, ReadFile(tls.server_cert));
     ssl.pem_key_cert_pairs.push_back(pair);
     common::SecureZero(pair.private_key.data(), pair.private_key.size());
-    health_ = std::make_unique<HealthServiceImpl>(core_.version, c.site);
+    health_ = std::make_unique<HealthServiceImpl>(
+        core_.version, c.site, [this](assistant::v1::HealthCheckResponse* r) { ProbeComponents(r); });
     chat_ = std::make_unique<ChatServiceImpl>(&core_);
     conversations_ = std::make_unique<ConversationServiceImpl>(&core_);
     models_ = std::make_unique<ModelServiceImpl>(&core_);
@@ -259,6 +260,35 @@ class GatewayImpl final : public Gateway {
     d.Set("detail", detail);
     r.details = d.Dump();
     (void)core_.ledger->Append(std::move(r));
+  }
+
+  // Policy, ledger and workers for HealthService.Check: NOT_SERVING when the
+  // ledger is gone (requests would be refused), DEGRADED when no worker is ready.
+  void ProbeComponents(assistant::v1::HealthCheckResponse* r) {
+    auto* pol = r->add_components();
+    pol->set_name("policy");
+    pol->set_ok(true);
+    pol->set_detail("hash " + core_.policy->Current()->hash().substr(0, 16));
+    auto* led = r->add_components();
+    led->set_name("audit");
+    led->set_ok(core_.ledger != nullptr && !core_.draining);
+    led->set_detail(core_.ledger != nullptr ? std::to_string(core_.ledger->size()) + " records"
+                                            : "ledger closed");
+    if (!led->ok()) r->set_status(assistant::v1::HealthCheckResponse::NOT_SERVING);
+    bool any_ready = false;
+    for (const auto& w : core_.workers->Snapshot()) {
+      auto* c = r->add_components();
+      c->set_name("worker:" + w.id);
+      c->set_ok(w.state == WorkerState::kReady);
+      any_ready |= c->ok();
+      std::string models;
+      for (const auto& m : w.models) models += (models.empty() ? "" : ",") + m.name();
+      c->set_detail(std::string(WorkerStateName(w.state)) + ", " + w.backend + ", models " + models +
+                    ", " + std::to_string(w.restarts) + " restarts");
+    }
+    if (!any_ready && r->status() == assistant::v1::HealthCheckResponse::SERVING) {
+      r->set_status(assistant::v1::HealthCheckResponse::DEGRADED);
+    }
   }
 
   std::string RenderMetrics() {

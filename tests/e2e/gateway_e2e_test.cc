@@ -7,6 +7,7 @@
 #include "audit/keys.h"
 #include "audit/vault.h"
 #include "common/json.h"
+#include "assistant/v1/health.grpc.pb.h"
 #include "e2e_fixture.h"
 
 namespace e2e {
@@ -35,6 +36,18 @@ TEST_F(Appliance, ChatStreamsTheAnswerAndBothAuditRecordsExist) {
   EXPECT_EQ(outcome.event_type(), "chat_outcome");
   EXPECT_EQ(outcome.finish_reason(), "length");
   EXPECT_EQ(outcome.completion_tokens(), 16u);
+  // Health names the parts behind the gateway.
+  auto health = Stub<v1::HealthService>(As("alice"));
+  grpc::ClientContext ctx;
+  Deadline(&ctx);
+  v1::HealthCheckResponse h;
+  ASSERT_TRUE(health->Check(&ctx, {}, &h).ok());
+  EXPECT_EQ(h.status(), v1::HealthCheckResponse::SERVING);
+  std::map<std::string, bool> components;
+  for (const auto& c : h.components()) components[c.name()] = c.ok();
+  EXPECT_TRUE(components["worker:local"]);
+  EXPECT_TRUE(components["audit"]);
+  EXPECT_TRUE(components["policy"]);
 }
 
 TEST_F(Appliance, ClientNetworkOutsideThePolicyIsDeniedWithReasonAndAudited) {
