@@ -4,9 +4,10 @@
 
 namespace appliance {
 
-HealthServiceImpl::HealthServiceImpl(std::string version, std::string site)
+HealthServiceImpl::HealthServiceImpl(std::string version, std::string site,
+                                     ComponentProbe components)
     : version_(std::move(version)), site_(std::move(site)),
-      started_(std::chrono::system_clock::now()) {}
+      started_(std::chrono::system_clock::now()), components_(std::move(components)) {}
 
 grpc::Status HealthServiceImpl::Check(grpc::ServerContext* context,
                                       const assistant::v1::HealthCheckRequest* /*request*/,
@@ -25,6 +26,7 @@ grpc::Status HealthServiceImpl::Check(grpc::ServerContext* context,
   for (const auto& cn : context->auth_context()->FindPropertyValues("x509_common_name")) {
     response->set_caller(std::string(cn.data(), cn.size()));
   }
+  if (components_) components_(response);
   return grpc::Status::OK;
 }
 

@@ -2,6 +2,7 @@
 #define APPLIANCE_SRC_HEALTH_SERVICE_H_
 
 #include <chrono>
+#include <functional>
 #include <string>
 
 #include "assistant/v1/health.grpc.pb.h"
@@ -10,7 +11,10 @@ namespace appliance {
 
 class HealthServiceImpl final : public assistant::v1::HealthService::Service {
  public:
-  HealthServiceImpl(std::string version, std::string site);
+  // `components` (optional) adds the state of the parts behind the gateway
+  // (workers, ledger, policy) and may lower the status.
+  using ComponentProbe = std::function<void(assistant::v1::HealthCheckResponse*)>;
+  HealthServiceImpl(std::string version, std::string site, ComponentProbe components = {});
 
   grpc::Status Check(grpc::ServerContext* context, const assistant::v1::HealthCheckRequest* request,
                      assistant::v1::HealthCheckResponse* response) override;
@@ -20,6 +24,7 @@ class HealthServiceImpl final : public assistant::v1::HealthService::Service {
   const std::string version_;
   const std::string site_;
   const std::chrono::system_clock::time_point started_;
+  const ComponentProbe components_;
 };
 
 }  // namespace appliance

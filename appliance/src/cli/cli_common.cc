@@ -20,6 +20,7 @@ const char* GlobalOptionsHelp() {
          "                      (default $ASSISTANT_STATE_DIR, else ./state when it exists)\n"
          "  --ca FILE           CA certificate of the appliance (PEM)\n"
          "  --cert FILE         client certificate (PEM), with --key FILE\n"
+         "  --as NAME           use DIR/tls/NAME.pem of a local appliance (e.g. auditor)\n"
          "  --token TOKEN       bearer token (default $ASSISTANT_TOKEN)\n"
          "  --json              machine-readable output\n";
 }
@@ -29,7 +30,7 @@ bool ParseGlobalOptions(int argc, char** argv, int* i, GlobalOptions* options, s
   if (const char* env = std::getenv("ASSISTANT_STATE_DIR")) state_dir = env;
   if (const char* env = std::getenv("ASSISTANT_SERVER")) options->client.address = env;
   if (const char* env = std::getenv("ASSISTANT_TOKEN")) options->client.bearer_token = env;
-  std::string ca, cert, key;
+  std::string ca, cert, key, as = "client";
   for (; *i < argc; ++*i) {
     std::string a = argv[*i];
     if (a.rfind("--", 0) != 0 || a == "--help") break;
@@ -48,16 +49,21 @@ bool ParseGlobalOptions(int argc, char** argv, int* i, GlobalOptions* options, s
     else if (a == "--cert") ok = value(&cert);
     else if (a == "--key") ok = value(&key);
     else if (a == "--token") ok = value(&options->client.bearer_token);
+    else if (a == "--as") ok = value(&as);
     else if (a == "--json") options->json = true;
     else break;  // a command's own option
     if (!ok) return false;
   }
   if (state_dir.empty() && Exists("state/tls/ca.pem")) state_dir = "state";
+  options->state_dir = state_dir;
   if (!state_dir.empty()) {
     options->client.ca_cert_path = state_dir + "/tls/ca.pem";
-    if (Exists(state_dir + "/tls/client.pem") && options->client.bearer_token.empty()) {
-      options->client.client_cert_path = state_dir + "/tls/client.pem";
-      options->client.client_key_path = state_dir + "/tls/client.key";
+    if (Exists(state_dir + "/tls/" + as + ".pem") && options->client.bearer_token.empty()) {
+      options->client.client_cert_path = state_dir + "/tls/" + as + ".pem";
+      options->client.client_key_path = state_dir + "/tls/" + as + ".key";
+    } else if (as != "client") {
+      *error = "no " + state_dir + "/tls/" + as + ".pem for --as " + as;
+      return false;
     }
   }
   if (!ca.empty()) options->client.ca_cert_path = ca;

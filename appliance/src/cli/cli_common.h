@@ -11,6 +11,7 @@ namespace appliance::cli {
 
 struct GlobalOptions {
   ClientOptions client;
+  std::string state_dir;  // as given or found (may be empty)
   bool json = false;
 };
 
@@ -24,6 +25,13 @@ bool ParseGlobalOptions(int argc, char** argv, int* i, GlobalOptions* options, s
 const char* GlobalOptionsHelp();
 
 int RunHealth(Invocation& inv);
+int RunChat(Invocation& inv);
+int RunModels(Invocation& inv);
+int RunConversations(Invocation& inv);
+int RunMyPolicy(Invocation& inv);
+int RunAdmin(Invocation& inv);
+int RunAudit(Invocation& inv);
+int RunBench(Invocation& inv);
 
 }  // namespace appliance::cli
 

@@ -28,13 +28,20 @@ struct Command {
 std::vector<Command> Commands() {
   std::vector<Command> commands = {
       {"health", "check that assistantd answers over TLS", cli::RunHealth},
+      {"chat", "send a message and stream the answer", cli::RunChat},
+      {"models", "list the models served, with hashes and provenance", cli::RunModels},
+      {"conversations", "list, show or delete (shred) your conversations", cli::RunConversations},
+      {"my-policy", "what the policy means for you", cli::RunMyPolicy},
+      {"admin", "tokens, policy, workers, legal holds, purge (role admin)", cli::RunAdmin},
+      {"audit", "verify, query, export the audit ledger (role auditor)", cli::RunAudit},
+      {"bench", "load test: N concurrent streaming clients", cli::RunBench},
   };
 #ifdef ASSISTANT_HAVE_POLICY_CLI
   commands.push_back({"policy", "check or explain a policy file offline (policy --help)",
                       [](cli::Invocation& inv) { return policy::cli::Main(inv.args, std::cout, std::cerr); }});
 #endif
 #ifdef ASSISTANT_HAVE_AUDIT_CLI
-  commands.push_back({"audit", "verify, query, export the audit ledger (audit --help)",
+  commands.push_back({"ledger", "offline ledger tools on the database file (ledger --help)",
                       [](cli::Invocation& inv) { return audit::cli::Main(inv.args, std::cout, std::cerr); }});
 #endif
   return commands;
@@ -43,7 +50,7 @@ std::vector<Command> Commands() {
 void Usage(std::ostream& os) {
   os << "usage: assistant [GLOBAL OPTIONS] COMMAND [ARGS]\n\nCommands:\n";
   for (const auto& c : Commands()) {
-    os << "  " << c.name << std::string(12 - std::strlen(c.name), ' ') << c.summary << "\n";
+    os << "  " << c.name << std::string(15 - std::strlen(c.name), ' ') << c.summary << "\n";
   }
   os << "\nGlobal options:\n" << cli::GlobalOptionsHelp();
 }
