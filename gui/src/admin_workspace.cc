@@ -17,6 +17,7 @@
 #include <QVBoxLayout>
 
 #include "gui/admin_controller.h"
+#include "gui/line_number_editor.h"
 
 namespace gui {
 namespace {
@@ -27,6 +28,7 @@ QTableView* table(QAbstractItemModel* model, const QString& name, QWidget* paren
   t->setSelectionBehavior(QAbstractItemView::SelectRows);
   t->setSelectionMode(QAbstractItemView::SingleSelection);
   t->verticalHeader()->hide();
+  t->verticalHeader()->setDefaultSectionSize(t->fontMetrics().height() + 8);
   t->horizontalHeader()->setStretchLastSection(true);
   t->setAlternatingRowColors(true);
   t->setAccessibleName(name);
@@ -60,7 +62,7 @@ AdminWorkspace::AdminWorkspace(AdminController* controller, QWidget* parent)
   bar->addWidget(m_policyStatus, 1);
   pl->addLayout(bar);
   auto* split = new QSplitter(Qt::Vertical, policy);
-  m_editor = new QPlainTextEdit(split);
+  m_editor = new LineNumberEditor(split);
   m_editor->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
   m_editor->setLineWrapMode(QPlainTextEdit::NoWrap);
   m_editor->setAccessibleName(QStringLiteral("Policy YAML"));
@@ -126,6 +128,11 @@ AdminWorkspace::AdminWorkspace(AdminController* controller, QWidget* parent)
   connect(m_controller, &AdminController::validated, this, [this](bool valid, const QString& summary) {
     m_policyStatus->setText((valid ? QStringLiteral("✔ ") : QStringLiteral("✘ ")) + summary);
     m_policyStatus->setStyleSheet(valid ? QStringLiteral("color: #2e7d32;") : QStringLiteral("color: #c62828;"));
+    QSet<int> lines;
+    for (int r = 0; r < m_controller->policyErrors()->rowCount(); ++r) {
+      lines.insert(m_controller->policyErrors()->at(r).cells.value(0).toInt());
+    }
+    m_editor->setMarkedLines(lines);
     if (!valid && m_controller->policyErrors()->rowCount() > 0) {
       const auto& row = m_controller->policyErrors()->at(0);
       goToLine(row.cells.value(0).toInt(), row.cells.value(1).toInt());

@@ -29,11 +29,11 @@ AuditWorkspace::AuditWorkspace(AuditController* controller, QWidget* parent)
   m_subject->setPlaceholderText(QStringLiteral("user id"));
   m_subject->setAccessibleName(QStringLiteral("Filter by subject"));
   m_event = new QComboBox(this);
-  m_event->addItems({QString(), "chat_request", "chat_outcome", "denial", "conversation_shred",
+  m_event->addItems({QStringLiteral("any"), "chat_request", "chat_outcome", "denial", "conversation_shred",
                      "policy_change", "export", "purge", "auth_failure"});
   m_event->setAccessibleName(QStringLiteral("Filter by event type"));
   m_decision = new QComboBox(this);
-  m_decision->addItems({QString(), "allow", "deny"});
+  m_decision->addItems({QStringLiteral("any"), "allow", "deny"});
   m_decision->setAccessibleName(QStringLiteral("Filter by decision"));
   m_classification = new QLineEdit(this);
   m_classification->setPlaceholderText(QStringLiteral("classification"));
@@ -66,6 +66,7 @@ AuditWorkspace::AuditWorkspace(AuditController* controller, QWidget* parent)
   m_table->setSelectionMode(QAbstractItemView::SingleSelection);
   m_table->setAlternatingRowColors(true);
   m_table->verticalHeader()->hide();
+  m_table->verticalHeader()->setDefaultSectionSize(m_table->fontMetrics().height() + 8);
   m_table->horizontalHeader()->setStretchLastSection(true);
   m_table->setAccessibleName(QStringLiteral("Audit records"));
   m_details = new QPlainTextEdit(split);
@@ -146,8 +147,8 @@ AuditWorkspace::AuditWorkspace(AuditController* controller, QWidget* parent)
 void AuditWorkspace::runQuery() {
   assistant::v1::AuditFilter f;
   f.set_subject(m_subject->text().trimmed().toStdString());
-  if (!m_event->currentText().isEmpty()) f.add_event_types(m_event->currentText().toStdString());
-  f.set_decision(m_decision->currentText().toStdString());
+  if (m_event->currentIndex() > 0) f.add_event_types(m_event->currentText().toStdString());
+  if (m_decision->currentIndex() > 0) f.set_decision(m_decision->currentText().toStdString());
   f.set_classification(m_classification->text().trimmed().toStdString());
   f.set_limit(static_cast<uint64_t>(m_limit->value()));
   m_controller->query(f);
@@ -156,7 +157,7 @@ void AuditWorkspace::runQuery() {
 void AuditWorkspace::exportTo(const QString& folder) {
   assistant::v1::AuditFilter f;
   f.set_subject(m_subject->text().trimmed().toStdString());
-  f.set_decision(m_decision->currentText().toStdString());
+  if (m_decision->currentIndex() > 0) f.set_decision(m_decision->currentText().toStdString());
   m_export->setEnabled(false);
   m_controller->exportTo(f, folder);
 }

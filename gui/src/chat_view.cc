@@ -29,11 +29,13 @@ ChatView::ChatView(ChatController* chat, QWidget* parent) : QWidget(parent), m_c
   m_classification = new QComboBox(this);
   m_classification->setAccessibleName(QStringLiteral("Data classification"));
   m_classification->setToolTip(QStringLiteral("How sensitive is what you are about to write?"));
+  m_classification->setSizeAdjustPolicy(QComboBox::AdjustToContents);
   classLabel->setBuddy(m_classification);
   auto* modelLabel = new QLabel(QStringLiteral("&Model:"), this);
   m_model = new QComboBox(this);
   m_model->setModel(m_chat->models());
-  m_model->setMinimumContentsLength(16);
+  m_model->setMinimumContentsLength(18);
+  m_model->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
   m_model->setAccessibleName(QStringLiteral("Model"));
   modelLabel->setBuddy(m_model);
   m_incognito = new QCheckBox(QStringLiteral("&Incognito"), this);
@@ -43,10 +45,18 @@ ChatView::ChatView(ChatController* chat, QWidget* parent) : QWidget(parent), m_c
   pickers->addWidget(m_classification);
   pickers->addSpacing(12);
   pickers->addWidget(modelLabel);
-  pickers->addWidget(m_model, 1);
+  pickers->addWidget(m_model);
+  pickers->addStretch(1);
   pickers->addSpacing(12);
   pickers->addWidget(m_incognito);
   layout->addLayout(pickers);
+  m_provenance = new QLabel(this);
+  m_provenance->setEnabled(false);
+  m_provenance->setAccessibleName(QStringLiteral("Model provenance"));
+  m_provenance->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  m_provenance->setWordWrap(true);
+  m_provenance->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+  layout->addWidget(m_provenance);
 
   // Banner: what applies to this conversation.
   m_banner = new QFrame(this);
@@ -138,6 +148,7 @@ ChatView::ChatView(ChatController* chat, QWidget* parent) : QWidget(parent), m_c
   });
   connect(m_model, &QComboBox::activated, this, [this](int i) {
     m_chat->setModel(m_chat->models()->data(m_chat->models()->index(i), ModelListModel::NameRole).toString());
+    updateModels();
   });
   connect(m_incognito, &QCheckBox::toggled, m_chat, &ChatController::setIncognito);
   connect(m_chat, &ChatController::bannerChanged, this, &ChatView::updateBanner);
@@ -259,6 +270,9 @@ void ChatView::updateBanner() {
 void ChatView::updateModels() {
   const int row = m_chat->models()->rowOf(m_chat->model());
   if (row >= 0) m_model->setCurrentIndex(row);
+  m_provenance->setText(row >= 0 ? m_chat->models()->data(m_chat->models()->index(row),
+                                                          ModelListModel::ProvenanceRole).toString()
+                                 : QString());
   m_model->setEnabled(m_chat->models()->rowCount() > 0);
   if (m_chat->models()->rowCount() == 0) {
     m_model->setPlaceholderText(QStringLiteral("No model allowed for this classification"));

@@ -8,6 +8,7 @@
 #include <QPushButton>
 #include <QVBoxLayout>
 
+#include "gui/conversation_delegate.h"
 #include "gui/conversations_controller.h"
 
 namespace gui {
@@ -28,7 +29,8 @@ ConversationsPanel::ConversationsPanel(ConversationsController* controller, QWid
   m_list->setModel(m_controller->model());
   m_list->setAccessibleName(QStringLiteral("Conversations"));
   m_list->setUniformItemSizes(true);
-  m_list->setSpacing(2);
+  m_list->setItemDelegate(new ConversationDelegate(m_list));
+  m_list->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Expanding);
   layout->addWidget(m_list, 1);
   m_delete = new QPushButton(QStringLiteral("&Delete…"), this);
   m_delete->setAccessibleName(QStringLiteral("Delete the selected conversation"));

@@ -51,6 +51,8 @@ MainWindow::MainWindow(QSettings& settings, QWidget* parent)
   split->addWidget(m_panel);
   split->addWidget(m_pages);
   split->setStretchFactor(1, 1);
+  split->setCollapsible(0, false);
+  m_panel->setMinimumWidth(220);
   split->setSizes({250, 850});
   m_stack->addWidget(split);
 

@@ -44,6 +44,12 @@ const char kStory[] =
     "tall grass near the river. One day Pip found a shiny blue stone. He showed it "
     "to his friend the owl, and they laughed together until the sun went down.";
 
+const char kCodeAnswer[] =
+    "<think>The user wants a short loop in C++. A for loop from 1 to 3 that prints each "
+    "number is the clearest answer.</think>Here is a loop that counts to three:\n\n"
+    "```cpp\nfor (int i = 1; i <= 3; ++i) {\n  std::cout << i << '\\n';\n}\n```\n\n"
+    "It prints **1**, **2** and **3**, one per line.";
+
 bool runOpenssl(const QString& dir, const QStringList& args) {
   QProcess p;
   p.setWorkingDirectory(dir);
@@ -349,7 +355,8 @@ struct TestAppliance::Impl final : v1::HealthService::Service,
     w->Write(ev);
 
     const bool endless = prompt.contains(QLatin1String("endless"));
-    const QStringList words = QString::fromLatin1(kStory).split(' ');
+    const bool code = prompt.contains(QLatin1String("C++"));
+    const QStringList words = QString::fromLatin1(code ? kCodeAnswer : kStory).split(' ');
     std::string answer;
     uint32_t tokens = 0;
     bool wasCancelled = false;

@@ -2,7 +2,8 @@
 // over real mutual TLS on 127.0.0.1 (port 0) with certificates generated per
 // run by the openssl tool, serving every service the client calls with
 // deterministic behaviour:
-//   - Chat streams a fixed story word by word; a prompt containing
+//   - Chat streams a fixed story word by word (a prompt naming "C++" gets a
+//     Markdown answer with a <think> section and a code block); a prompt containing
 //     "endless" streams until the client cancels; an e-mail address in the
 //     prompt yields a redaction notice in ChatStart; a social security number
 //     ("123-45-6789" form) is blocked with PERMISSION_DENIED and an

@@ -8,27 +8,27 @@
 
 class QLabel;
 class QLineEdit;
-class QPlainTextEdit;
 class QTabWidget;
 class QTableView;
 
 namespace gui {
 
 class AdminController;
+class LineNumberEditor;
 
 class AdminWorkspace : public QWidget {
   Q_OBJECT
  public:
   explicit AdminWorkspace(AdminController* controller, QWidget* parent = nullptr);
 
-  QPlainTextEdit* editor() const { return m_editor; }
+  LineNumberEditor* editor() const { return m_editor; }
   QTabWidget* tabs() const { return m_tabs; }
   void goToLine(int line, int column);
 
  private:
   AdminController* m_controller;
   QTabWidget* m_tabs;
-  QPlainTextEdit* m_editor;
+  LineNumberEditor* m_editor;
   QTableView* m_errors;
   QLabel* m_policyStatus;
   QTableView* m_holds;

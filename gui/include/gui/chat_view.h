@@ -45,6 +45,7 @@ class ChatView : public QWidget {
   QLabel* m_bannerText;
   QComboBox* m_classification;
   QComboBox* m_model;
+  QLabel* m_provenance;
   QCheckBox* m_incognito;
   QScrollArea* m_scroll;
   QWidget* m_list;
