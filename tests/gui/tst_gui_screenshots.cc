@@ -1,10 +1,16 @@
-// Drives the real window through a session against TestAppliance and saves
+// The whole window against TestAppliance: saves
 // PNG screenshots of the chat, the conversation list, a denial, the auditor
 // and the admin workspaces (light theme, plus the chat in dark). Output goes
 // to $GUI_SCREENSHOT_DIR, default <build>/tests/gui/screenshots; the committed
-// copies live in docs/screenshots/ (see docs/gui.md).
+// copies live in docs/screenshots/ (see docs/gui.md). Then: every control has
+// an accessible name, Ctrl+Enter sends and Esc stops, the idle lock hides the
+// conversation.
 #include <QAbstractItemModelTester>
+#include <QAbstractButton>
 #include <QApplication>
+#include <QComboBox>
+#include <QLineEdit>
+#include <QSpinBox>
 #include <QDir>
 #include <QImage>
 #include <QLabel>
@@ -27,6 +33,7 @@
 #include "gui/connection_controller.h"
 #include "gui/conversations_controller.h"
 #include "gui/conversations_panel.h"
+#include "gui/idle_lock.h"
 #include "gui/line_number_editor.h"
 #include "gui/main_window.h"
 #include "gui/message_widget.h"
@@ -169,6 +176,58 @@ class GuiScreenshotsTest : public QObject {
     m_window->admin()->refreshWorkers();
     QTRY_COMPARE_WITH_TIMEOUT(workers.count(), 1, kWait);
     shoot(QStringLiteral("admin-workers.png"));
+  }
+
+  void everyControlHasAnAccessibleName() {
+    QStringList unnamed;
+    for (QWidget* w : m_window->findChildren<QWidget*>()) {
+      QString name = w->accessibleName();
+      if (auto* b = qobject_cast<QAbstractButton*>(w)) name += b->text();
+      const bool input = qobject_cast<QLineEdit*>(w) || qobject_cast<QComboBox*>(w) ||
+                         qobject_cast<QPlainTextEdit*>(w) || qobject_cast<QAbstractItemView*>(w) ||
+                         qobject_cast<QAbstractButton*>(w) || qobject_cast<QSpinBox*>(w);
+      if (!input || !name.isEmpty()) continue;
+      // A label that is the control's buddy names it too.
+      bool labelled = false;
+      for (QLabel* l : m_window->findChildren<QLabel*>()) labelled |= l->buddy() == w;
+      // Internal parts of composite widgets (a combo box's popup list, a line
+      // edit's clear button, a spin box's editor) are named by their owner.
+      bool internal = w->objectName().startsWith("qt_");
+      for (QWidget* p = w->parentWidget(); p && !internal; p = p->parentWidget()) {
+        internal = qobject_cast<QComboBox*>(p) || qobject_cast<QAbstractSpinBox*>(p) ||
+                   qobject_cast<QLineEdit*>(p) || qobject_cast<QAbstractItemView*>(p);
+      }
+      if (!labelled && internal) continue;
+      if (!labelled) unnamed << QString::fromLatin1(w->metaObject()->className()) + "/" + w->objectName();
+    }
+    QVERIFY2(unnamed.isEmpty(), qPrintable(unnamed.join(", ")));
+  }
+
+  void ctrlEnterSendsAndEscapeStops() {
+    m_window->pages()->setCurrentWidget(m_window->chatView());
+    m_window->chat()->newConversation();
+    QPlainTextEdit* composer = m_window->chatView()->composer();
+    composer->setFocus();
+    QTest::keyClicks(composer, QStringLiteral("Tell an endless story"));
+    QSignalSpy finished(m_window->chat(), &ChatController::turnFinished);
+    QTest::keyClick(composer, Qt::Key_Return, Qt::ControlModifier);
+    QVERIFY(m_window->chat()->busy());
+    QVERIFY(composer->toPlainText().isEmpty());
+    QTRY_VERIFY_WITH_TIMEOUT(!m_window->chat()->messages()->at(1).text.isEmpty(), kWait);
+    QTest::keyClick(composer, Qt::Key_Escape);
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, kWait);
+    QVERIFY(m_window->chat()->messages()->at(1).stopped);
+  }
+
+  void idleLockHidesTheConversation() {
+    QVERIFY(m_window->chatView()->isVisible());
+    m_window->idleLock()->setTimeout(1);  // ms: fires on the next timer pass
+    QTRY_VERIFY_WITH_TIMEOUT(m_window->idleLock()->locked(), kWait);
+    QVERIFY(!m_window->chatView()->isVisible());
+    QCOMPARE(m_window->windowTitle(), QStringLiteral("Assistant — berlin-1"));
+    m_window->idleLock()->setTimeout(0);
+    m_window->idleLock()->unlock();
+    QVERIFY(m_window->chatView()->isVisible());
   }
 
   void cleanupTestCase() {
