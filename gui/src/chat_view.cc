@@ -239,6 +239,10 @@ void ChatView::syncMessages() {
     m_widgets[i]->setActionsVisible(i == lastAssistant && !m_chat->busy());
   }
   m_empty->setVisible(rows == 0);
+  if (m_editingRow >= rows) {  // the edited message is gone (new chat, another conversation)
+    m_editingRow = -1;
+    m_send->setText(QStringLiteral("&Send"));
+  }
   scrollToEnd();
 }
 

@@ -151,6 +151,25 @@ class GuiControllersTest : public QObject {
     QVERIFY(m_chat->redactionNotice().contains(QStringLiteral("redacted by policy")));
   }
 
+  void incognitoIsOfferedWhereAllowedAndNotListed() {
+    QVERIFY(m_chat->incognitoAllowed());  // INTERNAL allows it
+    m_chat->setIncognito(true);
+    QVERIFY(m_chat->incognito());
+    QVERIFY(m_chat->banner().text().contains(QStringLiteral("incognito: not stored")));
+    chatAndWait(QStringLiteral("Private note about the lighthouse"));
+    QCOMPARE(m_chat->banner().retention, QStringLiteral("not stored"));
+    ConversationsController conversations(m_connection.get());
+    QSignalSpy refreshed(&conversations, &ConversationsController::refreshed);
+    conversations.refresh(QStringLiteral("lighthouse"));
+    QTRY_COMPARE_WITH_TIMEOUT(refreshed.count(), 1, kWait);
+    QCOMPARE(conversations.model()->rowCount(), 0);
+    // A classification that does not allow incognito switches it off.
+    m_chat->setClassification(QStringLiteral("CONFIDENTIAL"));
+    QVERIFY(!m_chat->incognito());
+    m_chat->setIncognito(true);
+    QVERIFY(!m_chat->incognito());
+  }
+
   void regenerateAndEditStartFromTheEarlierHistory() {
     chatAndWait(QStringLiteral("First question about owls"));
     const QString first = m_chat->conversationId();
