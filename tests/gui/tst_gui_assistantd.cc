@@ -4,7 +4,9 @@
 // connects with the generated client certificate. Today's gateway serves
 // HealthService; the client must connect, report the site, and turn calls to
 // services that have not landed into a clear "not offered yet" state rather
-// than an outage. Extend this suite as the gateway's services land.
+// than an outage. With the full gateway (which spawns build/inference/
+// assistant-worker with models/stories260K.gguf by itself) the chat case
+// streams a real answer instead. Extend this suite as the services land.
 #include <QDir>
 #include <QProcess>
 #include <QRegularExpression>
@@ -47,13 +49,16 @@ class GuiAssistantdTest : public QObject {
     m_daemon.setProcessChannelMode(QProcess::MergedChannels);
     m_daemon.start();
     QVERIFY2(m_daemon.waitForStarted(kWait), qPrintable(m_daemon.errorString()));
-    static const QRegularExpression listening(QStringLiteral("listening on [^\\s\"]*:(\\d+)"));
+    // "listening on 127.0.0.1:PORT (TLS)" (foundation) or the JSON line
+    // {"msg":"listening",...,"port":PORT,...} (gateway).
+    static const QRegularExpression listening(
+        QStringLiteral("listening on [^\\s\"]*:(\\d+)|\"port\":\\s*(\\d+)"));
     QByteArray log;
     while (m_port == 0) {
       QVERIFY2(m_daemon.waitForReadyRead(kWait), log.constData());
       log += m_daemon.readAll();
       const auto m = listening.match(QString::fromUtf8(log));
-      if (m.hasMatch()) m_port = m.captured(1).toInt();
+      if (m.hasMatch()) m_port = (m.captured(1).isEmpty() ? m.captured(2) : m.captured(1)).toInt();
     }
     QVERIFY(m_port > 0);
   }
