@@ -7,7 +7,11 @@
 // the gateway's ChatService (see CMakeLists.txt); ASSISTANTD_BIN overrides
 // the binary.
 #include <QDir>
+#include <QApplication>
 #include <QFile>
+#include <QPlainTextEdit>
+#include <QSettings>
+#include <QTabWidget>
 #include <QProcess>
 #include <QRegularExpression>
 #include <QSignalSpy>
@@ -18,7 +22,10 @@
 #include "gui/audit_controller.h"
 #include "gui/chat_controller.h"
 #include "gui/connection_controller.h"
+#include "gui/chat_view.h"
 #include "gui/conversations_controller.h"
+#include "gui/main_window.h"
+#include "gui/theme.h"
 
 using namespace gui;
 
@@ -176,6 +183,28 @@ class GuiGatewayTest : public QObject {
     QCOMPARE(validated.at(0).at(0).toBool(), false);
     QVERIFY(admin.policyErrors()->rowCount() >= 1);
     QVERIFY(admin.policyErrors()->data(admin.policyErrors()->index(0, 0), Qt::DisplayRole).toInt() >= 1);
+  }
+
+  // The window with a real stories260K answer, for docs/screenshots.
+  void windowWithTheRealModel() {
+    applyTheme(*qApp, Theme::Light);
+    QApplication::setFont(QFont(QStringLiteral("DejaVu Sans"), 10));
+    QTemporaryDir dir;
+    QSettings settings(dir.filePath(QStringLiteral("settings.ini")), QSettings::IniFormat);
+    MainWindow window(settings);
+    window.resize(1180, 760);
+    window.show();
+    window.connectWith(this->settings(QStringLiteral("client")));
+    QTRY_COMPARE_WITH_TIMEOUT(window.connection()->state(), ConnectionController::State::Connected, kWait);
+    QTRY_VERIFY_WITH_TIMEOUT(window.chat()->models()->rowCount() > 0, kWait);
+    QSignalSpy finished(window.chat(), &ChatController::turnFinished);
+    window.chatView()->composer()->setPlainText(QStringLiteral("Once upon a time, a little cat"));
+    window.chatView()->submit();
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, kWait);
+    QApplication::processEvents();
+    const QString out = qEnvironmentVariable("GUI_SCREENSHOT_DIR", QStringLiteral(GUI_SCREENSHOT_DIR));
+    QVERIFY(QDir().mkpath(out));
+    QVERIFY(window.grab().toImage().save(QDir(out).filePath(QStringLiteral("chat-real-gateway.png")), "PNG"));
   }
 
   void cleanupTestCase() {
