@@ -52,6 +52,16 @@ void ConnectionController::connectTo(const ConnectionSettings& settings,
     self->m_health = h.value;
     self->m_client->myPolicy([self, generation](const RpcResult<v1::MyPolicy>& p) {
       if (!self || generation != self->m_generation) return;
+      if (p.error.kind() == RpcError::Kind::Unimplemented) {
+        // An appliance whose gateway does not serve MyPolicyService yet: the
+        // connection works, the banner has nothing to show.
+        self->setState(State::Connected,
+                       QStringLiteral("Connected to site %1 (policy details not offered by this appliance)")
+                           .arg(QString::fromStdString(self->m_health.site())));
+        emit self->connected();
+        emit self->policyChanged();
+        return;
+      }
       if (!p.ok()) {
         self->reportCallError(p.error);
         return;
