@@ -271,6 +271,12 @@ expect_mode /var/lib/assistant-models/imported.gguf "640 root:assistant-worker"
 grep -q "\"sha256\": \"$good\"" "$R/var/lib/assistant-models/imported.provenance.json" ||
   fail "provenance record"
 grep -q "sha256: $good" "$R/etc/assistant/assistantd.yaml" || fail "model not pinned in the config"
+grep -q "{\"name\": \"imported\", \"path\": \"/var/lib/assistant-models/imported.gguf\", \"sha256\": \"$good\"}" \
+  "$R/etc/assistant/worker.json" || fail "model not pinned in the worker config"
+grep -q '"sha256": "[0-9a-f]*"},$' "$R/etc/assistant/worker.json" || fail "worker config list not extended with a comma"
+if command -v python3 >/dev/null; then
+  python3 -m json.tool "$R/etc/assistant/worker.json" > /dev/null || fail "worker config is not valid JSON"
+fi
 say "model import: mismatch refused, match registered with provenance"
 stop_daemon
 
