@@ -1,0 +1,70 @@
+// A loaded model: weights on a backend, the paged KV cache, and one batched forward step.
+//
+// The scheduler (serving) decides which sequences run each step and which KV blocks they own;
+// the Model only executes: for every chunk of tokens it writes their K/V into the blocks listed
+// in the chunk's block table and returns the logits asked for.
+#ifndef INFERENCE_MODEL_H_
+#define INFERENCE_MODEL_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "inference/model_config.h"
+
+namespace inference {
+
+using common::Status;
+using common::StatusOr;
+
+class GgufFile;  // inference/gguf.h
+
+struct ModelOptions {
+  int threads = 0;                // 0 = all cores
+  std::string backend = "auto";   // "auto", "cpu", "cuda"
+  // Element type of the paged KV cache: "f16" (half the memory; llama.cpp's default) or "f32".
+  std::string kv_cache_type = "f16";
+};
+
+// One sequence's part of a batched step. Positions [start_pos, start_pos + tokens.size()).
+struct SequenceChunk {
+  std::span<const int32_t> tokens;
+  int32_t start_pos = 0;
+  std::span<const int32_t> block_table;  // KV block ids covering [0, start_pos + tokens.size())
+  bool want_logits = true;               // logits of the chunk's last token
+};
+
+struct ForwardBatch {
+  std::vector<SequenceChunk> sequences;
+};
+
+class Model {
+ public:
+  virtual ~Model() = default;
+
+  // Opens the GGUF file (weights memory-mapped in their file type) and builds the architecture
+  // named by general.architecture on the backend chosen by `options`.
+  static StatusOr<std::unique_ptr<Model>> Load(const std::string& gguf_path,
+                                               const ModelOptions& options);
+
+  virtual const ModelConfig& config() const = 0;
+  virtual const GgufFile& file() const = 0;       // metadata, tokenizer source
+  virtual std::string backend_name() const = 0;   // "cpu (AVX2, 2 threads)" / "cuda ..."
+
+  // The paged KV cache lives with the model's backend. block_size tokens per block.
+  virtual size_t KvBytesPerBlock(int block_size) const = 0;
+  virtual Status AllocateKvCache(int num_blocks, int block_size) = 0;
+  virtual Status CopyKvBlock(int src_block, int dst_block) = 0;
+
+  // Runs all sequences of the batch in one step; appends, for each sequence with want_logits, in
+  // order, n_vocab floats to *logits (resized). Thread-compatible (one caller at a time).
+  virtual Status Forward(const ForwardBatch& batch, std::vector<float>* logits) = 0;
+};
+
+}  // namespace inference
+
+#endif  // INFERENCE_MODEL_H_

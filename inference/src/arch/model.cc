@@ -1,0 +1,142 @@
+// Model: opens the GGUF file, picks the backend and the architecture, runs batched steps.
+#include "inference/model.h"
+
+#include <string>
+#include <utility>
+
+#include "arch/arch.h"
+#include "inference/backend.h"
+#include "inference/gguf.h"
+
+namespace inference {
+namespace {
+
+class ModelImpl final : public Model {
+ public:
+  ModelImpl(std::unique_ptr<GgufFile> file, ModelConfig config, std::unique_ptr<Backend> backend,
+            std::unique_ptr<arch::Architecture> arch, KvCacheType kv_type)
+      : kv_type_(kv_type),
+        file_(std::move(file)),
+        config_(std::move(config)),
+        backend_(std::move(backend)),
+        arch_(std::move(arch)),
+        act_(backend_.get()) {}
+
+  const ModelConfig& config() const override { return config_; }
+  const GgufFile& file() const override { return *file_; }
+  std::string backend_name() const override { return backend_->name(); }
+
+  size_t KvBytesPerBlock(int block_size) const override {
+    return backend_->KvBytesPerBlock(kv_type_, config_.n_layer, block_size, arch_->kv_k_width(),
+                                     arch_->kv_v_width());
+  }
+
+  Status AllocateKvCache(int num_blocks, int block_size) override {
+    RETURN_IF_ERROR(backend_->AllocateKvCache(kv_type_, config_.n_layer, num_blocks, block_size,
+                                              arch_->kv_k_width(), arch_->kv_v_width()));
+    kv_ready_ = true;
+    return common::OkStatus();
+  }
+
+  Status CopyKvBlock(int src_block, int dst_block) override {
+    return backend_->CopyKvBlock(src_block, dst_block);
+  }
+
+  Status Forward(const ForwardBatch& batch, std::vector<float>* logits) override {
+    if (!kv_ready_) return common::FailedPreconditionError("AllocateKvCache was not called");
+    // Lay the sequences out as consecutive rows of one activation matrix.
+    tokens_.clear();
+    StepInput step;
+    for (size_t s = 0; s < batch.sequences.size(); ++s) {
+      const SequenceChunk& chunk = batch.sequences[s];
+      if (chunk.tokens.empty()) {
+        return common::InvalidArgumentError("sequence " + std::to_string(s) + " has no tokens");
+      }
+      for (int32_t t : chunk.tokens) {
+        if (t < 0 || t >= config_.n_vocab) {
+          return common::InvalidArgumentError("sequence " + std::to_string(s) + ": token id " +
+                                              std::to_string(t) + " outside the vocabulary");
+        }
+      }
+      StepSequence seq;
+      seq.first_row = static_cast<int32_t>(tokens_.size());
+      seq.n_tokens = static_cast<int32_t>(chunk.tokens.size());
+      seq.start_pos = chunk.start_pos;
+      seq.block_table = chunk.block_table;
+      tokens_.insert(tokens_.end(), chunk.tokens.begin(), chunk.tokens.end());
+      if (chunk.want_logits) step.logit_rows.push_back(seq.first_row + seq.n_tokens - 1);
+      step.sequences.push_back(seq);
+    }
+    step.tokens = tokens_;
+    const int64_t n = static_cast<int64_t>(tokens_.size());
+    const int64_t m = static_cast<int64_t>(step.logit_rows.size());
+    logits->clear();
+    if (n == 0) return common::OkStatus();
+    RETURN_IF_ERROR(backend_->BeginStep(step));
+
+    act_.Reset();
+    ASSIGN_OR_RETURN(TensorView x, act_.Take(n, config_.n_embd));         // [n, n_embd]
+    ASSIGN_OR_RETURN(TensorView out, act_.Take(m, config_.n_vocab));      // [m, n_vocab]
+    backend_->Embed(arch_->token_embd(), x);
+    RETURN_IF_ERROR(arch_->Forward(*backend_, act_, x, out));
+    logits->resize(static_cast<size_t>(m) * config_.n_vocab);
+    RETURN_IF_ERROR(backend_->Download(out, logits->data()));
+    return backend_->Synchronize();
+  }
+
+ private:
+  // Constant after construction.
+  const KvCacheType kv_type_;
+  const std::unique_ptr<GgufFile> file_;  // the mapping the CPU weights point into
+  const ModelConfig config_;
+  std::unique_ptr<Backend> backend_;
+  std::unique_ptr<arch::Architecture> arch_;
+
+  // Per step (one caller at a time).
+  arch::Activations act_;
+  std::vector<int32_t> tokens_;
+  bool kv_ready_ = false;
+};
+
+}  // namespace
+
+StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& gguf_path,
+                                             const ModelOptions& options) {
+  ASSIGN_OR_RETURN(std::unique_ptr<GgufFile> file, GgufFile::Open(gguf_path));
+  ASSIGN_OR_RETURN(ModelConfig config, arch::ReadConfig(*file));
+
+  std::unique_ptr<arch::Architecture> arch;
+  if (config.arch == "llama") {
+    arch = arch::MakeLlama(config);
+  } else if (config.arch == "qwen2" || config.arch == "qwen2moe") {
+    arch = arch::MakeQwen2(config);
+  } else if (config.arch == "qwen3" || config.arch == "qwen3moe") {
+    arch = arch::MakeQwen3(config);
+  } else if (config.arch == "deepseek2") {
+    arch = arch::MakeDeepseek2(config);
+  } else {
+    return common::UnimplementedError("architecture '" + config.arch + "' is not supported");
+  }
+
+  KvCacheType kv_type;
+  if (options.kv_cache_type == "f16") {
+    kv_type = KvCacheType::kF16;
+  } else if (options.kv_cache_type == "f32") {
+    kv_type = KvCacheType::kF32;
+  } else {
+    return common::InvalidArgumentError("kv_cache_type must be \"f16\" or \"f32\"");
+  }
+  if (options.backend != "auto" && options.backend != "cpu") {
+    return common::UnimplementedError("backend '" + options.backend + "' is not available");
+  }
+  BackendOptions backend_options;
+  backend_options.threads = options.threads;
+  ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend, CreateCpuBackend(backend_options));
+
+  arch::WeightLoader loader(*file, backend.get());
+  RETURN_IF_ERROR(arch->Load(loader));
+  return std::unique_ptr<Model>(
+      new ModelImpl(std::move(file), std::move(config), std::move(backend), std::move(arch), kv_type));
+}
+
+}  // namespace inference

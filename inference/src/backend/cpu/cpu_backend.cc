@@ -1,0 +1,564 @@
+// The CPU backend: ops run synchronously on a thread pool with the kernels of kernels.h.
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <numeric>
+#include <thread>
+#include <vector>
+
+#include "backend/cpu/kernels.h"
+#include "backend/cpu/thread_pool.h"
+#include "inference/backend.h"
+
+namespace inference {
+namespace {
+
+using cpu::Kernels;
+using cpu::ThreadPool;
+using cpu::TypeTraits;
+
+struct FreeDeleter {
+  void operator()(void* p) const { std::free(p); }
+};
+
+void* AlignedAlloc(size_t bytes) {
+  const size_t rounded = (std::max<size_t>(bytes, 1) + 63) / 64 * 64;
+  return std::aligned_alloc(64, rounded);
+}
+
+class CpuBuffer final : public DeviceBuffer {
+ public:
+  CpuBuffer(void* p, size_t bytes) : mem_(p), bytes_(bytes) {}
+  float* data() override { return static_cast<float*>(mem_.get()); }
+  size_t bytes() const override { return bytes_; }
+
+ private:
+  std::unique_ptr<void, FreeDeleter> mem_;
+  size_t bytes_;
+};
+
+class CpuWeight final : public BackendWeight {
+ public:
+  const uint8_t* data = nullptr;  // in the memory-mapped file
+  size_t row_bytes = 0;
+  size_t mat_bytes = 0;
+  TypeTraits traits{};
+  bool has_traits = false;
+
+  const uint8_t* Row(int64_t mat, int64_t row) const {
+    return data + mat * mat_bytes + row * row_bytes;
+  }
+};
+
+const CpuWeight& AsCpu(const BackendWeight& w) { return static_cast<const CpuWeight&>(w); }
+
+// Grows a scratch vector of bytes without zeroing it again.
+struct Scratch {
+  std::unique_ptr<void, FreeDeleter> mem;
+  size_t size = 0;
+  uint8_t* Get(size_t bytes) {
+    if (bytes > size) {
+      mem.reset(AlignedAlloc(bytes));
+      size = bytes;
+    }
+    return static_cast<uint8_t*>(mem.get());
+  }
+};
+
+class CpuBackend final : public Backend {
+ public:
+  explicit CpuBackend(int threads) : kernels_(cpu::BestKernels()), pool_(threads) {
+    thread_scratch_.resize(pool_.size());
+  }
+
+  std::string name() const override {
+    return std::string("cpu (") + kernels_.isa + ", " + std::to_string(pool_.size()) +
+           (pool_.size() == 1 ? " thread)" : " threads)");
+  }
+
+  StatusOr<std::unique_ptr<BackendWeight>> UploadWeight(const GgufTensor& t) override {
+    auto w = std::make_unique<CpuWeight>();
+    w->name = t.name;
+    w->type = t.type;
+    if (t.dims.empty() || t.dims.size() > 3) {
+      return common::InvalidArgumentError("tensor '" + t.name + "': expected 1 to 3 dimensions");
+    }
+    w->cols = static_cast<int64_t>(t.dims[0]);
+    w->rows = t.dims.size() > 1 ? static_cast<int64_t>(t.dims[1]) : 1;
+    w->n_mats = t.dims.size() > 2 ? static_cast<int64_t>(t.dims[2]) : 1;
+    auto row_bytes = GgmlRowBytes(t.type, t.dims[0]);
+    if (!row_bytes.ok()) return row_bytes.status().WithContext("tensor '" + t.name + "'");
+    w->row_bytes = *row_bytes;
+    w->mat_bytes = w->row_bytes * static_cast<size_t>(w->rows);
+    if (w->mat_bytes * static_cast<size_t>(w->n_mats) != t.n_bytes) {
+      return common::InvalidArgumentError("tensor '" + t.name + "': size does not match its shape");
+    }
+    w->data = t.data;
+    w->has_traits = cpu::GetTypeTraits(kernels_, t.type, &w->traits);
+    if (!w->has_traits) {
+      return common::UnimplementedError("tensor '" + t.name + "': type " +
+                                        GgmlTypeName(t.type) + " is not supported by the CPU backend");
+    }
+    if (w->cols % w->traits.block != 0) {
+      return common::InvalidArgumentError("tensor '" + t.name + "': row length not a multiple of the block");
+    }
+    return std::unique_ptr<BackendWeight>(std::move(w));
+  }
+
+  StatusOr<std::unique_ptr<DeviceBuffer>> Allocate(size_t bytes) override {
+    void* p = AlignedAlloc(bytes);
+    if (p == nullptr) {
+      return common::ResourceExhaustedError("cannot allocate " + std::to_string(bytes) + " bytes");
+    }
+    return std::unique_ptr<DeviceBuffer>(new CpuBuffer(p, bytes));
+  }
+
+  Status Upload(const void* host, size_t bytes, DeviceBuffer* dst, size_t offset) override {
+    if (offset + bytes > dst->bytes()) return common::OutOfRangeError("upload past buffer end");
+    std::memcpy(reinterpret_cast<uint8_t*>(dst->data()) + offset, host, bytes);
+    return common::OkStatus();
+  }
+
+  Status Download(const TensorView& src, float* host) override {
+    for (int64_t r = 0; r < src.rows; ++r) {
+      std::memcpy(host + r * src.cols, src.data + r * src.stride, src.cols * sizeof(float));
+    }
+    return common::OkStatus();
+  }
+
+  Status Synchronize() override { return common::OkStatus(); }
+
+  // --- KV cache ------------------------------------------------------------------------------
+
+  size_t KvBytesPerBlock(KvCacheType type, int n_layer, int block_size, int k_width,
+                         int v_width) const override {
+    return static_cast<size_t>(n_layer) * block_size * (k_width + v_width) * ElementBytes(type);
+  }
+
+  Status AllocateKvCache(KvCacheType type, int n_layer, int num_blocks, int block_size,
+                         int k_width, int v_width) override {
+    if (n_layer <= 0 || num_blocks <= 0 || block_size <= 0 || k_width <= 0 || v_width <= 0) {
+      return common::InvalidArgumentError("KV cache dimensions must be positive");
+    }
+    const size_t bytes = KvBytesPerBlock(type, n_layer, block_size, k_width, v_width) * num_blocks;
+    kv_.reset();
+    kv_.reset(AlignedAlloc(bytes));
+    if (!kv_) {
+      return common::ResourceExhaustedError("cannot allocate a KV cache of " +
+                                            std::to_string(bytes) + " bytes");
+    }
+    // Pages stay unbacked until a sequence writes them, so resident memory follows use.
+    kv_type_ = type;
+    kv_layers_ = n_layer;
+    kv_blocks_ = num_blocks;
+    kv_block_size_ = block_size;
+    kv_k_width_ = k_width;
+    kv_v_width_ = v_width;
+    return common::OkStatus();
+  }
+
+  Status CopyKvBlock(int src, int dst) override {
+    if (!kv_) return common::FailedPreconditionError("KV cache not allocated");
+    if (src < 0 || src >= kv_blocks_ || dst < 0 || dst >= kv_blocks_) {
+      return common::OutOfRangeError("KV block id out of range");
+    }
+    for (int l = 0; l < kv_layers_; ++l) std::memcpy(KvBlock(l, dst), KvBlock(l, src), BlockBytes());
+    return common::OkStatus();
+  }
+
+  // --- Step ---------------------------------------------------------------------------------
+
+  Status BeginStep(const StepInput& step) override {
+    const int64_t n = static_cast<int64_t>(step.tokens.size());
+    tokens_.assign(step.tokens.begin(), step.tokens.end());
+    positions_.assign(n, 0);
+    row_seq_.assign(n, -1);
+    seqs_.clear();
+    tables_.clear();
+    for (size_t s = 0; s < step.sequences.size(); ++s) {
+      const StepSequence& q = step.sequences[s];
+      if (q.n_tokens <= 0 || q.first_row < 0 || q.first_row + q.n_tokens > n || q.start_pos < 0) {
+        return common::InvalidArgumentError("sequence " + std::to_string(s) + ": bad row range");
+      }
+      const int64_t end_pos = static_cast<int64_t>(q.start_pos) + q.n_tokens;
+      if (kv_) {
+        const int64_t need = (end_pos + kv_block_size_ - 1) / kv_block_size_;
+        if (static_cast<int64_t>(q.block_table.size()) < need) {
+          return common::InvalidArgumentError("sequence " + std::to_string(s) +
+                                              ": block table too short for its positions");
+        }
+        for (int64_t b = 0; b < need; ++b) {
+          if (q.block_table[b] < 0 || q.block_table[b] >= kv_blocks_) {
+            return common::InvalidArgumentError("sequence " + std::to_string(s) +
+                                                ": block id outside the KV cache");
+          }
+        }
+      }
+      SeqInfo info{q.first_row, q.n_tokens, q.start_pos, tables_.size()};
+      tables_.insert(tables_.end(), q.block_table.begin(), q.block_table.end());
+      seqs_.push_back(info);
+      for (int i = 0; i < q.n_tokens; ++i) {
+        if (row_seq_[q.first_row + i] != -1) {
+          return common::InvalidArgumentError("sequences overlap in the step's rows");
+        }
+        row_seq_[q.first_row + i] = static_cast<int32_t>(s);
+        positions_[q.first_row + i] = q.start_pos + i;
+      }
+    }
+    logit_rows_ = step.logit_rows;
+    for (int32_t r : logit_rows_) {
+      if (r < 0 || r >= n) return common::InvalidArgumentError("logit row out of range");
+    }
+    return common::OkStatus();
+  }
+
+  // --- Ops ----------------------------------------------------------------------------------
+
+  void Embed(const BackendWeight& table, TensorView out) override {
+    const CpuWeight& w = AsCpu(table);
+    pool_.ParallelFor(out.rows, 16, [&](int64_t b, int64_t e, int) {
+      for (int64_t r = b; r < e; ++r) {
+        const int32_t tok = std::clamp<int32_t>(tokens_[r], 0, static_cast<int32_t>(w.rows - 1));
+        cpu::DequantizeRow(w.type, w.Row(0, tok), w.cols, out.data + r * out.stride);
+      }
+    });
+  }
+
+  void GatherLogitRows(TensorView src, TensorView out) override {
+    for (size_t i = 0; i < logit_rows_.size(); ++i) {
+      std::memcpy(out.data + i * out.stride, src.data + logit_rows_[i] * src.stride,
+                  src.cols * sizeof(float));
+    }
+  }
+
+  void MatMul(const BackendWeight& weight, TensorView x, TensorView y) override {
+    MatMulRows(AsCpu(weight), 0, x, y, nullptr);
+  }
+
+  void AddBias(const BackendWeight& b, TensorView y) override {
+    std::vector<float> bias(b.cols);
+    cpu::DequantizeRow(b.type, AsCpu(b).data, b.cols, bias.data());
+    for (int64_t r = 0; r < y.rows; ++r) {
+      float* row = y.data + r * y.stride;
+      for (int64_t c = 0; c < y.cols; ++c) row[c] += bias[c];
+    }
+  }
+
+  void RmsNorm(TensorView x, const BackendWeight& gamma, float eps, TensorView y) override {
+    std::vector<float> g(gamma.cols);
+    cpu::DequantizeRow(gamma.type, AsCpu(gamma).data, gamma.cols, g.data());
+    const int64_t width = gamma.cols;
+    const int64_t per_row = x.cols / width;
+    pool_.ParallelFor(x.rows, 8, [&](int64_t b, int64_t e, int) {
+      for (int64_t r = b; r < e; ++r) {
+        for (int64_t h = 0; h < per_row; ++h) {
+          const float* in = x.data + r * x.stride + h * width;
+          float* out = y.data + r * y.stride + h * width;
+          double ss = 0.0;
+          for (int64_t i = 0; i < width; ++i) ss += static_cast<double>(in[i]) * in[i];
+          const float scale = static_cast<float>(1.0 / std::sqrt(ss / width + eps));
+          for (int64_t i = 0; i < width; ++i) out[i] = in[i] * scale * g[i];
+        }
+      }
+    });
+  }
+
+  void Rope(TensorView x, const RopeParams& p) override {
+    const int half = p.n_rot / 2;
+    pool_.ParallelFor(x.rows, 8, [&](int64_t b, int64_t e, int thread) {
+      float* cs = reinterpret_cast<float*>(thread_scratch_[thread].Get(sizeof(float) * p.n_rot));
+      for (int64_t r = b; r < e; ++r) {
+        const double pos = positions_[r];
+        for (int i = 0; i < half; ++i) {
+          const double theta = pos * std::pow(static_cast<double>(p.freq_base),
+                                              -2.0 * i / static_cast<double>(p.n_rot));
+          cs[2 * i] = static_cast<float>(std::cos(theta));
+          cs[2 * i + 1] = static_cast<float>(std::sin(theta));
+        }
+        for (int h = 0; h < p.n_head; ++h) {
+          float* v = x.data + r * x.stride + h * p.head_stride + p.rot_offset;
+          for (int i = 0; i < half; ++i) {
+            const int a = p.mode == RopeMode::kNormal ? 2 * i : i;
+            const int c = p.mode == RopeMode::kNormal ? 2 * i + 1 : i + half;
+            const float x0 = v[a], x1 = v[c];
+            v[a] = x0 * cs[2 * i] - x1 * cs[2 * i + 1];
+            v[c] = x0 * cs[2 * i + 1] + x1 * cs[2 * i];
+          }
+        }
+      }
+    });
+  }
+
+  void PagedAttention(const AttentionParams& p, TensorView q, TensorView k, TensorView v,
+                      TensorView out) override {
+    const int kw = p.n_head_kv * p.head_dim_k;
+    const int vw = p.n_head_kv * p.head_dim_v;
+    // 1. Store the step's keys and values at their positions.
+    const bool f16 = kv_type_ == KvCacheType::kF16;
+    for (int64_t r = 0; r < q.rows; ++r) {
+      const SeqInfo& s = seqs_[row_seq_[r]];
+      uint8_t* kd = KvRow(p.layer, s, positions_[r]);
+      uint8_t* vd = kd + kv_k_width_ * ElementBytes(kv_type_);
+      if (f16) {
+        kernels_.to_f16(k.data + r * k.stride, reinterpret_cast<uint16_t*>(kd), kw);
+        kernels_.to_f16(v.data + r * v.stride, reinterpret_cast<uint16_t*>(vd), vw);
+      } else {
+        std::memcpy(kd, k.data + r * k.stride, kw * sizeof(float));
+        std::memcpy(vd, v.data + r * v.stride, vw * sizeof(float));
+      }
+    }
+    // 2. Attend: one task per (row, head); softmax over the sequence's positions 0..pos.
+    const int group = p.n_head / p.n_head_kv;
+    const int64_t tasks = q.rows * p.n_head;
+    const size_t esize = ElementBytes(kv_type_);
+    const size_t k_off = static_cast<size_t>(p.head_dim_k) * esize;  // per kv head
+    const size_t v_off = kv_k_width_ * esize;
+    const size_t v_head = static_cast<size_t>(p.head_dim_v) * esize;
+    pool_.ParallelFor(tasks, 4, [&](int64_t b, int64_t e, int thread) {
+      for (int64_t t = b; t < e; ++t) {
+        const int64_t r = t / p.n_head;
+        const int h = static_cast<int>(t % p.n_head);
+        const int hk = h / group;
+        const SeqInfo& s = seqs_[row_seq_[r]];
+        const int n_pos = positions_[r] + 1;
+        float* scores = reinterpret_cast<float*>(
+            thread_scratch_[thread].Get(sizeof(float) * (n_pos + p.head_dim_v)));
+        float* acc = scores + n_pos;
+        const float* qh = q.data + r * q.stride + h * p.head_dim_k;
+        float max_score = -std::numeric_limits<float>::infinity();
+        for (int j = 0; j < n_pos; ++j) {
+          const uint8_t* kr = KvRow(p.layer, s, j) + hk * k_off;
+          float dot;
+          if (f16) {
+            kernels_.dot_f16(p.head_dim_k, kr, qh, 0, 1, &dot);
+          } else {
+            dot = kernels_.dot_ff(qh, reinterpret_cast<const float*>(kr), p.head_dim_k);
+          }
+          scores[j] = dot * p.scale;
+          max_score = std::max(max_score, scores[j]);
+        }
+        float sum = 0.0f;
+        for (int j = 0; j < n_pos; ++j) {
+          scores[j] = std::exp(scores[j] - max_score);
+          sum += scores[j];
+        }
+        std::fill(acc, acc + p.head_dim_v, 0.0f);
+        for (int j = 0; j < n_pos; ++j) {
+          const uint8_t* vr = KvRow(p.layer, s, j) + v_off + hk * v_head;
+          if (f16) {
+            kernels_.axpy_f16(scores[j], reinterpret_cast<const uint16_t*>(vr), acc, p.head_dim_v);
+          } else {
+            kernels_.axpy(scores[j], reinterpret_cast<const float*>(vr), acc, p.head_dim_v);
+          }
+        }
+        float* o = out.data + r * out.stride + h * p.head_dim_v;
+        const float inv = 1.0f / sum;
+        for (int i = 0; i < p.head_dim_v; ++i) o[i] = acc[i] * inv;
+      }
+    });
+  }
+
+  void SiluMul(TensorView gate, TensorView up, TensorView out) override {
+    pool_.ParallelFor(gate.rows, 4, [&](int64_t b, int64_t e, int) {
+      for (int64_t r = b; r < e; ++r) {
+        const float* g = gate.data + r * gate.stride;
+        const float* u = up.data + r * up.stride;
+        float* o = out.data + r * out.stride;
+        for (int64_t i = 0; i < gate.cols; ++i) o[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+      }
+    });
+  }
+
+  void Add(TensorView x, TensorView y) override {
+    for (int64_t r = 0; r < x.rows; ++r) {
+      const float* a = x.data + r * x.stride;
+      float* o = y.data + r * y.stride;
+      for (int64_t i = 0; i < x.cols; ++i) o[i] += a[i];
+    }
+  }
+
+  void Copy(TensorView src, TensorView dst) override {
+    for (int64_t r = 0; r < src.rows; ++r) {
+      std::memcpy(dst.data + r * dst.stride, src.data + r * src.stride, src.cols * sizeof(float));
+    }
+  }
+
+  void Sigmoid(TensorView x) override {
+    for (int64_t r = 0; r < x.rows; ++r) {
+      float* o = x.data + r * x.stride;
+      for (int64_t i = 0; i < x.cols; ++i) o[i] = 1.0f / (1.0f + std::exp(-o[i]));
+    }
+  }
+
+  void ScaleRows(TensorView scales, TensorView dst) override {
+    for (int64_t r = 0; r < dst.rows; ++r) {
+      const float s = scales.data[r * scales.stride];
+      float* o = dst.data + r * dst.stride;
+      for (int64_t i = 0; i < dst.cols; ++i) o[i] *= s;
+    }
+  }
+
+  void MoeRoute(TensorView logits, const MoeRouting& rt, TensorView ids,
+                TensorView weights) override {
+    std::vector<float> probs(rt.n_expert);
+    std::vector<int> order(rt.n_expert);
+    for (int64_t r = 0; r < logits.rows; ++r) {
+      const float* l = logits.data + r * logits.stride;
+      if (rt.gating == MoeGating::kSoftmax) {
+        const float mx = *std::max_element(l, l + rt.n_expert);
+        float sum = 0.0f;
+        for (int e = 0; e < rt.n_expert; ++e) sum += probs[e] = std::exp(l[e] - mx);
+        for (int e = 0; e < rt.n_expert; ++e) probs[e] /= sum;
+      } else {
+        for (int e = 0; e < rt.n_expert; ++e) probs[e] = 1.0f / (1.0f + std::exp(-l[e]));
+      }
+      std::iota(order.begin(), order.end(), 0);
+      std::partial_sort(order.begin(), order.begin() + rt.n_expert_used, order.end(),
+                        [&](int a, int b) { return probs[a] > probs[b] || (probs[a] == probs[b] && a < b); });
+      float sel_sum = 0.0f;
+      for (int j = 0; j < rt.n_expert_used; ++j) sel_sum += probs[order[j]];
+      int32_t* id_row = ids.ints() + r * ids.stride;
+      float* w_row = weights.data + r * weights.stride;
+      for (int j = 0; j < rt.n_expert_used; ++j) {
+        id_row[j] = order[j];
+        float wgt = probs[order[j]];
+        if (rt.normalize) wgt /= sel_sum;
+        w_row[j] = wgt * rt.scale;
+      }
+    }
+  }
+
+  void MoeMatMul(const BackendWeight& experts, TensorView x, bool x_per_slot, TensorView ids,
+                 TensorView y) override {
+    const CpuWeight& w = AsCpu(experts);
+    const int64_t k = ids.cols;
+    const int64_t n_tok = ids.rows;
+    // Group the (token, slot) pairs by expert.
+    std::vector<std::vector<int64_t>> slots(w.n_mats);
+    for (int64_t t = 0; t < n_tok; ++t) {
+      for (int64_t j = 0; j < k; ++j) {
+        const int32_t e = ids.ints()[t * ids.stride + j];
+        if (e >= 0 && e < w.n_mats) slots[e].push_back(t * k + j);
+      }
+    }
+    std::vector<int64_t> x_rows;
+    for (int64_t e = 0; e < w.n_mats; ++e) {
+      if (slots[e].empty()) continue;
+      x_rows.clear();
+      for (int64_t s : slots[e]) x_rows.push_back(x_per_slot ? s : s / k);
+      MatMulRowsGathered(w, e, x, x_rows, y, slots[e]);
+    }
+  }
+
+  void MoeCombine(TensorView y, TensorView weights, TensorView out) override {
+    const int64_t k = weights.cols;
+    for (int64_t t = 0; t < out.rows; ++t) {
+      float* o = out.data + t * out.stride;
+      std::fill(o, o + out.cols, 0.0f);
+      for (int64_t j = 0; j < k; ++j) {
+        kernels_.axpy(weights.data[t * weights.stride + j], y.data + (t * k + j) * y.stride, o,
+                      out.cols);
+      }
+    }
+  }
+
+ private:
+  struct SeqInfo {
+    int32_t first_row;
+    int32_t n_tokens;
+    int32_t start_pos;
+    size_t table_offset;  // into tables_
+  };
+
+  static size_t ElementBytes(KvCacheType t) {
+    return t == KvCacheType::kF16 ? sizeof(uint16_t) : sizeof(float);
+  }
+  size_t RowBytes() const { return (kv_k_width_ + kv_v_width_) * ElementBytes(kv_type_); }
+  size_t BlockBytes() const { return RowBytes() * kv_block_size_; }
+  uint8_t* KvBlock(int layer, int block) {
+    return static_cast<uint8_t*>(kv_.get()) +
+           (static_cast<size_t>(layer) * kv_blocks_ + block) * BlockBytes();
+  }
+  // K of position `pos` of sequence s; its V follows after k_width elements.
+  uint8_t* KvRow(int layer, const SeqInfo& s, int pos) {
+    const int block = tables_[s.table_offset + pos / kv_block_size_];
+    return KvBlock(layer, block) + static_cast<size_t>(pos % kv_block_size_) * RowBytes();
+  }
+
+  void MatMulRows(const CpuWeight& w, int64_t mat, TensorView x, TensorView y,
+                  const std::vector<int64_t>* unused) {
+    (void)unused;
+    std::vector<int64_t> rows(x.rows);
+    std::iota(rows.begin(), rows.end(), 0);
+    MatMulRowsGathered(w, mat, x, rows, y, rows);
+  }
+
+  // y[out_rows[i]] = W[mat] * x[x_rows[i]] for every i.
+  void MatMulRowsGathered(const CpuWeight& w, int64_t mat, TensorView x,
+                          const std::vector<int64_t>& x_rows, TensorView y,
+                          const std::vector<int64_t>& out_rows) {
+    const TypeTraits& tt = w.traits;
+    const int64_t n = static_cast<int64_t>(x_rows.size());
+    const size_t act_row = cpu::ActivationBytes(tt.act, w.cols);
+    const size_t act_stride = (act_row + 63) / 64 * 64;
+    uint8_t* act = act_scratch_.Get(act_stride * n);
+    pool_.ParallelFor(n, 4, [&](int64_t b, int64_t e, int) {
+      for (int64_t i = b; i < e; ++i) {
+        cpu::ConvertActivations(kernels_, tt.act, x.data + x_rows[i] * x.stride, w.cols,
+                                act + i * act_stride);
+      }
+    });
+    // Split the output units across threads; each chunk walks all tokens in tiles of
+    // kMaxDotCols so a weight row is read once per tile, and the chunk stays in cache.
+    const int64_t rows = w.rows;
+    const int64_t chunk = n == 1 ? std::max<int64_t>(8, rows / (pool_.size() * 16))
+                                 : std::max<int64_t>(4, std::min<int64_t>(32, rows / (pool_.size() * 8)));
+    pool_.ParallelFor(rows, chunk, [&](int64_t rb, int64_t re, int) {
+      float out[cpu::kMaxDotCols];
+      for (int64_t t0 = 0; t0 < n; t0 += cpu::kMaxDotCols) {
+        const int nt = static_cast<int>(std::min<int64_t>(cpu::kMaxDotCols, n - t0));
+        for (int64_t r = rb; r < re; ++r) {
+          tt.dot(w.cols, w.Row(mat, r), act + t0 * act_stride, act_stride, nt, out);
+          for (int j = 0; j < nt; ++j) y.data[out_rows[t0 + j] * y.stride + r] = out[j];
+        }
+      }
+    });
+  }
+
+  // Constant after construction.
+  const Kernels& kernels_;
+  ThreadPool pool_;
+
+  // Paged KV cache: [layer][block][slot][k_width | v_width] elements of kv_type_.
+  std::unique_ptr<void, FreeDeleter> kv_;
+  KvCacheType kv_type_ = KvCacheType::kF16;
+  int kv_layers_ = 0;
+  int kv_blocks_ = 0;
+  int kv_block_size_ = 0;
+  int kv_k_width_ = 0;
+  int kv_v_width_ = 0;
+
+  // The current step.
+  std::vector<int32_t> tokens_;
+  std::vector<int32_t> positions_;
+  std::vector<int32_t> row_seq_;
+  std::vector<SeqInfo> seqs_;
+  std::vector<int32_t> tables_;
+  std::vector<int32_t> logit_rows_;
+
+  Scratch act_scratch_;
+  std::vector<Scratch> thread_scratch_;
+};
+
+}  // namespace
+
+StatusOr<std::unique_ptr<Backend>> CreateCpuBackend(const BackendOptions& options) {
+  int threads = options.threads;
+  if (threads < 0) return common::InvalidArgumentError("threads must be >= 0");
+  if (threads == 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  return std::unique_ptr<Backend>(new CpuBackend(threads));
+}
+
+}  // namespace inference

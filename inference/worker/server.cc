@@ -1,0 +1,59 @@
+#include "worker/server.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+namespace worker {
+namespace {
+
+common::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return common::NotFoundError("cannot read " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+common::StatusOr<RunningServer> StartServer(const WorkerConfig& config, grpc::Service* service) {
+  grpc::ServerBuilder builder;
+  RunningServer running;
+  if (!config.unix_socket.empty()) {
+    struct stat st {};
+    if (lstat(config.unix_socket.c_str(), &st) == 0) {
+      if (!S_ISSOCK(st.st_mode)) {
+        return common::FailedPreconditionError("unix_socket " + config.unix_socket +
+                                               " exists and is not a socket");
+      }
+      unlink(config.unix_socket.c_str());  // stale socket of a previous run
+    }
+    builder.AddListeningPort("unix:" + config.unix_socket, grpc::InsecureServerCredentials());
+  }
+  if (!config.tcp.address.empty()) {
+    ASSIGN_OR_RETURN(std::string cert, ReadFile(config.tcp.cert_file));
+    ASSIGN_OR_RETURN(std::string key, ReadFile(config.tcp.key_file));
+    ASSIGN_OR_RETURN(std::string ca, ReadFile(config.tcp.client_ca_file));
+    grpc::SslServerCredentialsOptions ssl(
+        GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+    ssl.pem_root_certs = ca;
+    ssl.pem_key_cert_pairs.push_back({key, cert});
+    builder.AddListeningPort(config.tcp.address, grpc::SslServerCredentials(ssl),
+                             &running.tcp_port);
+  }
+  builder.RegisterService(service);
+  // Only the owner and its group (the gateway) may connect to the socket.
+  const mode_t old_mask = umask(0117);
+  running.server = builder.BuildAndStart();
+  umask(old_mask);
+  if (running.server == nullptr) {
+    return common::UnavailableError("could not bind the worker's listeners (unix_socket '" +
+                                    config.unix_socket + "', tcp '" + config.tcp.address + "')");
+  }
+  return running;
+}
+
+}  // namespace worker
