@@ -104,10 +104,46 @@ key_fingerprint() {
     /var/lib/assistant/tls/*'
 }
 
+# Starts assistant-worker as assistant-worker.service would: its ExecStart
+# (worker.json), its user, its runtime directory. Waits for its socket.
+worker_pid=""
+start_worker() {
+  [ -x "$R/usr/bin/assistant-worker" ] || { say "NOTE: no assistant-worker in this build"; return 0; }
+  local exec_start; exec_start=$(sed -n 's/^ExecStart=//p' "$R/lib/systemd/system/assistant-worker.service")
+  in_root install -d -o assistant-worker -g assistant-worker -m 0750 /run/assistant-worker
+  # shellcheck disable=SC2206
+  local cmd=($exec_start)
+  chroot "$R" /usr/bin/env -i PATH=/usr/bin:/bin LANG=C.UTF-8 RUNTIME_DIRECTORY=/run/assistant-worker \
+    setpriv --reuid=assistant-worker --regid=assistant-worker --init-groups --no-new-privs \
+    "${cmd[@]}" > "$work/worker.log" 2>&1 &
+  worker_pid=$!
+  local i
+  for i in $(seq 1 300); do
+    [ -S "$R/run/assistant-worker/worker.sock" ] && break
+    kill -0 "$worker_pid" 2>/dev/null || { cat "$work/worker.log"; fail "assistant-worker exited"; }
+    sleep 0.1
+  done
+  [ -S "$R/run/assistant-worker/worker.sock" ] || { cat "$work/worker.log"; fail "no worker socket"; }
+  expect_mode /run/assistant-worker/worker.sock "660 assistant-worker:assistant-worker"
+  # The gateway's user may connect (group), nobody else may.
+  in_root setpriv --reuid=assistant --regid=assistant --init-groups \
+    test -w /run/assistant-worker/worker.sock || fail "assistantd's user cannot reach the worker socket"
+  in_root setpriv --reuid=nobody --regid=nogroup --clear-groups \
+    test -w /run/assistant-worker/worker.sock && fail "any user can reach the worker socket"
+  say "assistant-worker serves its socket with the packaged worker.json"
+}
+stop_worker() {
+  [ -n "$worker_pid" ] || return 0
+  kill -TERM "$worker_pid"
+  wait "$worker_pid" || fail "assistant-worker did not stop cleanly on SIGTERM (status $?)"
+  worker_pid=""
+}
+
 # Starts assistantd as assistantd.service would: its ExecStart, its user and
 # groups, its credentials decrypted into a private directory, its state dir.
 daemon_pid=""
 start_daemon() {
+  start_worker
   local unit=$R/lib/systemd/system/assistantd.service
   local exec_start; exec_start=$(sed -n 's/^ExecStart=//p' "$unit")
   [ -n "$exec_start" ] || fail "no ExecStart in assistantd.service"
@@ -145,6 +181,7 @@ stop_daemon() {
   kill -TERM "$daemon_pid"
   wait "$daemon_pid" || fail "assistantd did not stop cleanly on SIGTERM (status $?)"
   rm -rf "$R/run/credentials/assistantd.service"
+  stop_worker
 }
 
 # Data written through the product's own commands; each is used where this
@@ -235,6 +272,14 @@ for u in assistantd assistant-worker; do
     fail "systemd-analyze verify $u.service: $out"
   [ -z "$out" ] || fail "systemd-analyze verify $u.service is not clean: $out"
 done
+# The worker's user reaches neither keys nor the gateway's state.
+for p in /var/lib/assistant/tls/server.key /var/lib/assistant/tls/ca.key \
+         /etc/credstore.encrypted/assistant.master-key; do
+  in_root setpriv --reuid=assistant-worker --regid=assistant-worker --clear-groups \
+    test -r "$p" && fail "assistant-worker can read $p"
+done
+in_root setpriv --reuid=assistant-worker --regid=assistant-worker --clear-groups \
+  test -r /usr/share/assistant/models/stories260K.gguf || fail "assistant-worker cannot read the model"
 key_fingerprint > "$work/keys-0"
 say "first install: users, directories, keys, TLS as expected"
 
