@@ -114,7 +114,7 @@ start_worker() {
   # shellcheck disable=SC2206
   local cmd=($exec_start)
   chroot "$R" /usr/bin/env -i PATH=/usr/bin:/bin LANG=C.UTF-8 RUNTIME_DIRECTORY=/run/assistant-worker \
-    setpriv --reuid=assistant-worker --regid=assistant-worker --init-groups --no-new-privs \
+    setpriv --reuid=assistant-worker --regid=assistant-worker --clear-groups --no-new-privs \
     "${cmd[@]}" > "$work/worker.log" 2>&1 &
   worker_pid=$!
   local i
@@ -125,18 +125,34 @@ start_worker() {
   done
   [ -S "$R/run/assistant-worker/worker.sock" ] || { cat "$work/worker.log"; fail "no worker socket"; }
   expect_mode /run/assistant-worker/worker.sock "660 assistant-worker:assistant-worker"
-  # The gateway's user may connect (group), nobody else may.
-  in_root setpriv --reuid=assistant --regid=assistant --init-groups \
+  # The gateway (with its unit's supplementary group) may connect; nobody else may.
+  in_root setpriv --reuid=assistant --regid=assistant --groups="$(gateway_groups)" \
     test -w /run/assistant-worker/worker.sock || fail "assistantd's user cannot reach the worker socket"
   in_root setpriv --reuid=nobody --regid=nogroup --clear-groups \
     test -w /run/assistant-worker/worker.sock && fail "any user can reach the worker socket"
-  say "assistant-worker serves its socket with the packaged worker.json"
+  # Every configured model loads (hash verified) as the worker's user, the
+  # imported ones from the model store included.
+  local name
+  for name in $(grep -o '"name": "[^"]*"' "$R/etc/assistant/worker.json" | cut -d'"' -f4); do
+    for i in $(seq 1 300); do
+      grep -q "model '$name' ready" "$work/worker.log" && break
+      kill -0 "$worker_pid" 2>/dev/null || { cat "$work/worker.log"; fail "assistant-worker exited"; }
+      sleep 0.1
+    done
+    grep -q "model '$name' ready" "$work/worker.log" || { cat "$work/worker.log"; fail "model $name did not load"; }
+  done
+  say "assistant-worker serves its socket; models loaded: $(grep -o '"name": "[^"]*"' "$R/etc/assistant/worker.json" | cut -d'"' -f4 | tr '\n' ' ')"
 }
 stop_worker() {
   [ -n "$worker_pid" ] || return 0
   kill -TERM "$worker_pid"
   wait "$worker_pid" || fail "assistant-worker did not stop cleanly on SIGTERM (status $?)"
   worker_pid=""
+}
+
+# The supplementary groups assistantd.service gives the daemon (comma list).
+gateway_groups() {
+  sed -n 's/^SupplementaryGroups=//p' "$R/lib/systemd/system/assistantd.service" | tr ' ' ','
 }
 
 # Starts assistantd as assistantd.service would: its ExecStart, its user and
@@ -161,7 +177,7 @@ start_daemon() {
   fi
   chroot "$R" /usr/bin/env -i PATH=/usr/bin:/bin LANG=C.UTF-8 \
     STATE_DIRECTORY=/var/lib/assistant CREDENTIALS_DIRECTORY=$creds \
-    setpriv --reuid=assistant --regid=assistant --init-groups --no-new-privs \
+    setpriv --reuid=assistant --regid=assistant --groups="$(gateway_groups)" --no-new-privs \
     "${cmd[@]}" > "$work/assistantd.log" 2>&1 &
   daemon_pid=$!
   local i
