@@ -338,6 +338,10 @@ grep -q '"sha256": "[0-9a-f]*"},$' "$R/etc/assistant/worker.json" || fail "worke
 if command -v python3 >/dev/null; then
   python3 -m json.tool "$R/etc/assistant/worker.json" > /dev/null || fail "worker config is not valid JSON"
 fi
+grep -q '^  - name: imported$' "$R/etc/assistant/policy.yaml" || fail "model not pinned in the policy"
+in_root assistant policy check /etc/assistant/policy.yaml > "$work/policy-check.out" 2>&1 ||
+  { cat "$work/policy-check.out"; fail "policy does not validate after the import"; }
+grep -q '^  imported sha256:' "$work/policy-check.out" || { cat "$work/policy-check.out"; fail "policy does not list the imported model"; }
 say "model import: mismatch refused, match registered with provenance"
 stop_daemon
 
