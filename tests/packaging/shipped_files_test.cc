@@ -71,7 +71,7 @@ TEST(ShippedConfigTest, GatewayConfigLoadsWithSecureDefaults) {
   ASSERT_TRUE(config.ok()) << config.status().ToString();
   EXPECT_EQ(config->listen, "127.0.0.1:8443");  // loopback until the site opens it
   EXPECT_EQ(config->state_dir, "/var/lib/assistant");
-  EXPECT_EQ(config->policy_file, "/etc/assistant/policy.yaml");
+  EXPECT_EQ(config->policy_file, "/var/lib/assistant/policy.yaml");
   EXPECT_TRUE(config->metrics_listen.empty());
   ASSERT_EQ(config->workers.size(), 1u);
   EXPECT_TRUE(config->workers[0].spawn.empty()) << "the worker is its own hardened unit";

@@ -265,6 +265,9 @@ expect_mode /etc/credstore.encrypted "700 root:root"
 expect_mode /etc/credstore.encrypted/assistant.master-key "600 root:root"
 expect_mode /etc/credstore.encrypted/assistant.audit-signing-key "600 root:root"
 expect_mode /var/lib/assistant/tls "700 assistant:assistant"
+expect_mode /var/lib/assistant/policy.yaml "640 assistant:assistant"
+cmp -s "$R/var/lib/assistant/policy.yaml" "$R/usr/share/assistant/default-policy.yaml" ||
+  fail "the policy was not seeded from the default"
 for k in ca server client; do
   expect_mode "/var/lib/assistant/tls/$k.key" "600 assistant:assistant"
   expect_mode "/var/lib/assistant/tls/$k.pem" "644 assistant:assistant"
@@ -338,8 +341,9 @@ grep -q '"sha256": "[0-9a-f]*"},$' "$R/etc/assistant/worker.json" || fail "worke
 if command -v python3 >/dev/null; then
   python3 -m json.tool "$R/etc/assistant/worker.json" > /dev/null || fail "worker config is not valid JSON"
 fi
-grep -q '^  - name: imported$' "$R/etc/assistant/policy.yaml" || fail "model not pinned in the policy"
-in_root assistant policy check /etc/assistant/policy.yaml > "$work/policy-check.out" 2>&1 ||
+grep -q '^  - name: imported$' "$R/var/lib/assistant/policy.yaml" || fail "model not pinned in the policy"
+expect_mode /var/lib/assistant/policy.yaml "640 assistant:assistant"
+in_root assistant policy check /var/lib/assistant/policy.yaml > "$work/policy-check.out" 2>&1 ||
   { cat "$work/policy-check.out"; fail "policy does not validate after the import"; }
 grep -q '^  imported sha256:' "$work/policy-check.out" || { cat "$work/policy-check.out"; fail "policy does not list the imported model"; }
 say "model import: mismatch refused, match registered with provenance"
