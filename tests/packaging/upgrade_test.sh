@@ -185,6 +185,12 @@ start_daemon() {
     if in_root assistant --server 127.0.0.1:8443 --state-dir /var/lib/assistant health \
          > "$work/health.out" 2>&1; then
       say "assistantd answers health over TLS with the package's certificates"
+      # The keys come from the sealed credentials only: the daemon must not
+      # have written a master or signing key of its own next to the data.
+      local stray
+      stray=$(in_root sh -c 'grep -rlE "^PRIVATE\+KEY\+|^[0-9a-f]{64}$" /var/lib/assistant \
+                 --exclude-dir=tls 2>/dev/null' || true)
+      [ -z "$stray" ] || fail "key material written into the state directory: $stray (assistantd must read \$CREDENTIALS_DIRECTORY/master-key and audit-signing-key)"
       return 0
     fi
     kill -0 "$daemon_pid" 2>/dev/null || { cat "$work/assistantd.log"; fail "assistantd exited"; }
