@@ -104,10 +104,62 @@ key_fingerprint() {
     /var/lib/assistant/tls/*'
 }
 
+# Starts assistant-worker as assistant-worker.service would: its ExecStart
+# (worker.json), its user, its runtime directory. Waits for its socket.
+worker_pid=""
+start_worker() {
+  [ -x "$R/usr/bin/assistant-worker" ] || { say "NOTE: no assistant-worker in this build"; return 0; }
+  local exec_start; exec_start=$(sed -n 's/^ExecStart=//p' "$R/lib/systemd/system/assistant-worker.service")
+  in_root install -d -o assistant-worker -g assistant-worker -m 0750 /run/assistant-worker
+  # shellcheck disable=SC2206
+  local cmd=($exec_start)
+  chroot "$R" /usr/bin/env -i PATH=/usr/bin:/bin LANG=C.UTF-8 RUNTIME_DIRECTORY=/run/assistant-worker \
+    setpriv --reuid=assistant-worker --regid=assistant-worker --clear-groups --no-new-privs \
+    "${cmd[@]}" > "$work/worker.log" 2>&1 &
+  worker_pid=$!
+  local i
+  for i in $(seq 1 300); do
+    [ -S "$R/run/assistant-worker/worker.sock" ] && break
+    kill -0 "$worker_pid" 2>/dev/null || { cat "$work/worker.log"; fail "assistant-worker exited"; }
+    sleep 0.1
+  done
+  [ -S "$R/run/assistant-worker/worker.sock" ] || { cat "$work/worker.log"; fail "no worker socket"; }
+  expect_mode /run/assistant-worker/worker.sock "660 assistant-worker:assistant-worker"
+  # The gateway (with its unit's supplementary group) may connect; nobody else may.
+  in_root setpriv --reuid=assistant --regid=assistant --groups="$(gateway_groups)" \
+    test -w /run/assistant-worker/worker.sock || fail "assistantd's user cannot reach the worker socket"
+  in_root setpriv --reuid=nobody --regid=nogroup --clear-groups \
+    test -w /run/assistant-worker/worker.sock && fail "any user can reach the worker socket"
+  # Every configured model loads (hash verified) as the worker's user, the
+  # imported ones from the model store included.
+  local name
+  for name in $(grep -o '"name": "[^"]*"' "$R/etc/assistant/worker.json" | cut -d'"' -f4); do
+    for i in $(seq 1 300); do
+      grep -q "model '$name' ready" "$work/worker.log" && break
+      kill -0 "$worker_pid" 2>/dev/null || { cat "$work/worker.log"; fail "assistant-worker exited"; }
+      sleep 0.1
+    done
+    grep -q "model '$name' ready" "$work/worker.log" || { cat "$work/worker.log"; fail "model $name did not load"; }
+  done
+  say "assistant-worker serves its socket; models loaded: $(grep -o '"name": "[^"]*"' "$R/etc/assistant/worker.json" | cut -d'"' -f4 | tr '\n' ' ')"
+}
+stop_worker() {
+  [ -n "$worker_pid" ] || return 0
+  kill -TERM "$worker_pid"
+  wait "$worker_pid" || fail "assistant-worker did not stop cleanly on SIGTERM (status $?)"
+  worker_pid=""
+}
+
+# The supplementary groups assistantd.service gives the daemon (comma list).
+gateway_groups() {
+  sed -n 's/^SupplementaryGroups=//p' "$R/lib/systemd/system/assistantd.service" | tr ' ' ','
+}
+
 # Starts assistantd as assistantd.service would: its ExecStart, its user and
 # groups, its credentials decrypted into a private directory, its state dir.
 daemon_pid=""
 start_daemon() {
+  start_worker
   local unit=$R/lib/systemd/system/assistantd.service
   local exec_start; exec_start=$(sed -n 's/^ExecStart=//p' "$unit")
   [ -n "$exec_start" ] || fail "no ExecStart in assistantd.service"
@@ -125,7 +177,7 @@ start_daemon() {
   fi
   chroot "$R" /usr/bin/env -i PATH=/usr/bin:/bin LANG=C.UTF-8 \
     STATE_DIRECTORY=/var/lib/assistant CREDENTIALS_DIRECTORY=$creds \
-    setpriv --reuid=assistant --regid=assistant --init-groups --no-new-privs \
+    setpriv --reuid=assistant --regid=assistant --groups="$(gateway_groups)" --no-new-privs \
     "${cmd[@]}" > "$work/assistantd.log" 2>&1 &
   daemon_pid=$!
   local i
@@ -133,6 +185,12 @@ start_daemon() {
     if in_root assistant --server 127.0.0.1:8443 --state-dir /var/lib/assistant health \
          > "$work/health.out" 2>&1; then
       say "assistantd answers health over TLS with the package's certificates"
+      # The keys come from the sealed credentials only: the daemon must not
+      # have written a master or signing key of its own next to the data.
+      local stray
+      stray=$(in_root sh -c 'grep -rlE "^PRIVATE\+KEY\+|^[0-9a-f]{64}$" /var/lib/assistant \
+                 --exclude-dir=tls 2>/dev/null' || true)
+      [ -z "$stray" ] || fail "key material written into the state directory: $stray (assistantd must read \$CREDENTIALS_DIRECTORY/master-key and audit-signing-key)"
       return 0
     fi
     kill -0 "$daemon_pid" 2>/dev/null || { cat "$work/assistantd.log"; fail "assistantd exited"; }
@@ -145,6 +203,7 @@ stop_daemon() {
   kill -TERM "$daemon_pid"
   wait "$daemon_pid" || fail "assistantd did not stop cleanly on SIGTERM (status $?)"
   rm -rf "$R/run/credentials/assistantd.service"
+  stop_worker
 }
 
 # Data written through the product's own commands; each is used where this
@@ -212,6 +271,9 @@ expect_mode /etc/credstore.encrypted "700 root:root"
 expect_mode /etc/credstore.encrypted/assistant.master-key "600 root:root"
 expect_mode /etc/credstore.encrypted/assistant.audit-signing-key "600 root:root"
 expect_mode /var/lib/assistant/tls "700 assistant:assistant"
+expect_mode /var/lib/assistant/policy.yaml "640 assistant:assistant"
+cmp -s "$R/var/lib/assistant/policy.yaml" "$R/usr/share/assistant/default-policy.yaml" ||
+  fail "the policy was not seeded from the default"
 for k in ca server client; do
   expect_mode "/var/lib/assistant/tls/$k.key" "600 assistant:assistant"
   expect_mode "/var/lib/assistant/tls/$k.pem" "644 assistant:assistant"
@@ -235,6 +297,14 @@ for u in assistantd assistant-worker; do
     fail "systemd-analyze verify $u.service: $out"
   [ -z "$out" ] || fail "systemd-analyze verify $u.service is not clean: $out"
 done
+# The worker's user reaches neither keys nor the gateway's state.
+for p in /var/lib/assistant/tls/server.key /var/lib/assistant/tls/ca.key \
+         /etc/credstore.encrypted/assistant.master-key; do
+  in_root setpriv --reuid=assistant-worker --regid=assistant-worker --clear-groups \
+    test -r "$p" && fail "assistant-worker can read $p"
+done
+in_root setpriv --reuid=assistant-worker --regid=assistant-worker --clear-groups \
+  test -r /usr/share/assistant/models/stories260K.gguf || fail "assistant-worker cannot read the model"
 key_fingerprint > "$work/keys-0"
 say "first install: users, directories, keys, TLS as expected"
 
@@ -271,6 +341,17 @@ expect_mode /var/lib/assistant-models/imported.gguf "640 root:assistant-worker"
 grep -q "\"sha256\": \"$good\"" "$R/var/lib/assistant-models/imported.provenance.json" ||
   fail "provenance record"
 grep -q "sha256: $good" "$R/etc/assistant/assistantd.yaml" || fail "model not pinned in the config"
+grep -q "{\"name\": \"imported\", \"path\": \"/var/lib/assistant-models/imported.gguf\", \"sha256\": \"$good\"}" \
+  "$R/etc/assistant/worker.json" || fail "model not pinned in the worker config"
+grep -q '"sha256": "[0-9a-f]*"},$' "$R/etc/assistant/worker.json" || fail "worker config list not extended with a comma"
+if command -v python3 >/dev/null; then
+  python3 -m json.tool "$R/etc/assistant/worker.json" > /dev/null || fail "worker config is not valid JSON"
+fi
+grep -q '^  - name: imported$' "$R/var/lib/assistant/policy.yaml" || fail "model not pinned in the policy"
+expect_mode /var/lib/assistant/policy.yaml "640 assistant:assistant"
+in_root assistant policy check /var/lib/assistant/policy.yaml > "$work/policy-check.out" 2>&1 ||
+  { cat "$work/policy-check.out"; fail "policy does not validate after the import"; }
+grep -q '^  imported sha256:' "$work/policy-check.out" || { cat "$work/policy-check.out"; fail "policy does not list the imported model"; }
 say "model import: mismatch refused, match registered with provenance"
 stop_daemon
 
