@@ -22,11 +22,11 @@ if(ASSISTANT_HAVE_CUDA)
   # discarded results of operator=; g++ and clang do not.
   target_compile_options(inference_cuda PRIVATE
     --expt-relaxed-constexpr -Xcompiler=-Wall -Werror=all-warnings -diag-suppress=2810)
-  target_link_libraries(inference_cuda PRIVATE CUDA::cudart CUDA::cublas)
   set_target_properties(inference_cuda PROPERTIES POSITION_INDEPENDENT_CODE ON
     CUDA_STANDARD 20 CUDA_STANDARD_REQUIRED ON)
   target_sources(inference PRIVATE $<TARGET_OBJECTS:inference_cuda>)
-  target_link_libraries(inference PUBLIC CUDA::cudart CUDA::cublas)
+  # Static CUDA runtime; cuBLAS is opened at run time (cuda_backend.cu).
+  target_link_libraries(inference PUBLIC CUDA::cudart_static ${CMAKE_DL_LIBS})
   target_compile_definitions(inference PUBLIC INFERENCE_HAVE_CUDA)
 else()
   target_sources(inference PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/backend/cuda/cuda_unavailable.cc)

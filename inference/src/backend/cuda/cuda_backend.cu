@@ -4,6 +4,7 @@
 #include <cublas_v2.h>
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
+#include <dlfcn.h>
 
 #include <algorithm>
 #include <cstring>
@@ -21,6 +22,40 @@ namespace inference {
 namespace {
 
 using cuda::WeightRef;
+
+// cuBLAS is loaded at run time, so the packages need no CUDA library at
+// install time: CPU-only hosts run the same binaries, and a GPU host needs the
+// driver and the toolkit's libcublas. (The CUDA runtime is linked statically.)
+struct CublasApi {
+  void* handle = nullptr;
+  decltype(&cublasCreate_v2) create = nullptr;
+  decltype(&cublasDestroy_v2) destroy = nullptr;
+  decltype(&cublasSetStream_v2) set_stream = nullptr;
+  using GemmExFn = cublasStatus_t (*)(cublasHandle_t, cublasOperation_t, cublasOperation_t, int,
+                                      int, int, const void*, const void*, cudaDataType, int,
+                                      const void*, cudaDataType, int, const void*, void*,
+                                      cudaDataType, int, cublasComputeType_t, cublasGemmAlgo_t);
+  GemmExFn gemm_ex = nullptr;
+
+  Status Load() {
+    for (const char* name : {"libcublas.so.13", "libcublas.so"}) {
+      handle = dlopen(name, RTLD_NOW | RTLD_LOCAL);
+      if (handle != nullptr) break;
+    }
+    if (handle == nullptr) {
+      return common::UnavailableError("cuBLAS (libcublas.so.13) was not found: " +
+                                      std::string(dlerror()));
+    }
+    create = reinterpret_cast<decltype(create)>(dlsym(handle, "cublasCreate_v2"));
+    destroy = reinterpret_cast<decltype(destroy)>(dlsym(handle, "cublasDestroy_v2"));
+    set_stream = reinterpret_cast<decltype(set_stream)>(dlsym(handle, "cublasSetStream_v2"));
+    gemm_ex = reinterpret_cast<decltype(gemm_ex)>(dlsym(handle, "cublasGemmEx"));
+    if (!create || !destroy || !set_stream || !gemm_ex) {
+      return common::UnavailableError("libcublas lacks the functions this backend needs");
+    }
+    return common::OkStatus();
+  }
+};
 
 struct CudaFree {
   void operator()(void* p) const { cudaFree(p); }
@@ -70,7 +105,7 @@ struct Scratch {
 class CudaBackend final : public Backend {
  public:
   ~CudaBackend() override {
-    if (cublas_) cublasDestroy(cublas_);
+    if (cublas_) blas_.destroy(cublas_);
     if (stream_) cudaStreamDestroy(stream_);
   }
 
@@ -79,8 +114,8 @@ class CudaBackend final : public Backend {
     cudaError_t e = cudaGetDeviceCount(&count);
     if (e != cudaSuccess || count == 0) {
       return common::UnavailableError(
-          std::string("no usable CUDA device: ") +
-          (e != cudaSuccess ? cudaGetErrorString(e) : "the driver reports none"));
+          std::string("no usable NVIDIA GPU (CUDA says: ") +
+          (e != cudaSuccess ? cudaGetErrorString(e) : "no device") + ")");
     }
     if (options.device < 0 || options.device >= count) {
       return common::InvalidArgumentError("CUDA device " + std::to_string(options.device) +
@@ -93,10 +128,11 @@ class CudaBackend final : public Backend {
     RETURN_IF_CUDA_ERROR(cudaGetDeviceProperties(&prop, device_));
     device_name_ = prop.name;
     RETURN_IF_CUDA_ERROR(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
-    if (cublasCreate(&cublas_) != CUBLAS_STATUS_SUCCESS) {
+    RETURN_IF_ERROR(blas_.Load());
+    if (blas_.create(&cublas_) != CUBLAS_STATUS_SUCCESS) {
       return common::InternalError("cublasCreate failed");
     }
-    cublasSetStream(cublas_, stream_);
+    blas_.set_stream(cublas_, stream_);
     return common::OkStatus();
   }
 
@@ -309,7 +345,7 @@ class CudaBackend final : public Backend {
     Check(cuda::LaunchDequantizeToBf16(w, 0, wb, stream_), "MatMul", w.type);
     cuda::LaunchF32ToBf16(x.data, x.rows, x.cols, x.stride, xb, stream_);
     const float alpha = 1.0f, beta = 0.0f;
-    cublasStatus_t s = cublasGemmEx(
+    cublasStatus_t s = blas_.gemm_ex(
         cublas_, CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(w.rows), static_cast<int>(x.rows),
         static_cast<int>(w.cols), &alpha, wb, CUDA_R_16BF, static_cast<int>(w.cols), xb,
         CUDA_R_16BF, static_cast<int>(x.cols), &beta, y.data, CUDA_R_32F,
@@ -391,6 +427,7 @@ class CudaBackend final : public Backend {
   size_t reserve_ = 0;
   std::string device_name_;
   cudaStream_t stream_ = nullptr;
+  CublasApi blas_;
   cublasHandle_t cublas_ = nullptr;
 
   // State of the loaded model and the current step (one caller at a time).
