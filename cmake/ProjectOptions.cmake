@@ -22,10 +22,12 @@ if(ASSISTANT_SANITIZE)
 endif()
 
 # Warnings on, and errors for our own code (not for generated protobuf code).
+# -Wshadow=local is GCC's; clang (fuzz builds) does not know it.
 function(assistant_target_warnings target)
   target_compile_options(${target} PRIVATE
-    $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wpedantic -Wshadow=local -Wnon-virtual-dtor
-      -Wimplicit-fallthrough>
+    $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wpedantic>
+    $<$<AND:$<COMPILE_LANGUAGE:CXX>,$<CXX_COMPILER_ID:GNU>>:-Wshadow=local>
+    $<$<COMPILE_LANGUAGE:CXX>:-Wnon-virtual-dtor -Wimplicit-fallthrough>
     $<$<AND:$<COMPILE_LANGUAGE:CXX>,$<BOOL:${ASSISTANT_WERROR}>>:-Werror>)
 endfunction()
 

@@ -355,6 +355,16 @@ class CudaBackend final : public Backend {
                                      " for weight '" + weight.name + "'");
     }
   }
+  // fp32 activations in blocks of up to 8 tokens: exact for every batch size.
+  void MatMulExact(const BackendWeight& weight, TensorView x, TensorView y) override {
+    const WeightRef& w = Ref(weight);
+    for (int64_t r = 0; r < x.rows; r += cuda::kMaxMatVecBatch) {
+      const int n = static_cast<int>(std::min<int64_t>(cuda::kMaxMatVecBatch, x.rows - r));
+      Check(cuda::LaunchMatVec(w, x.data + r * x.stride, x.stride, n, y.data + r * y.stride,
+                               y.stride, stream_),
+            "MatMulExact", w.type);
+    }
+  }
   void AddBias(const BackendWeight& b, TensorView y) override {
     Check(cuda::LaunchAddBias(Ref(b), y, stream_), "AddBias", b.type);
   }
@@ -362,7 +372,8 @@ class CudaBackend final : public Backend {
     Check(cuda::LaunchRmsNorm(x, Ref(gamma), eps, y, stream_), "RmsNorm", gamma.type);
   }
   void Rope(TensorView x, const RopeParams& p) override {
-    cuda::LaunchRope(x, p, arrays_.positions, stream_);
+    const float* factors = F32Data(p.freq_factors, "Rope frequency factors");
+    cuda::LaunchRope(x, p, arrays_.positions, factors, stream_);
     Check(true, "Rope", GgmlType::kF32);
   }
   void PagedAttention(const AttentionParams& p, TensorView q, TensorView k, TensorView v,
@@ -392,9 +403,10 @@ class CudaBackend final : public Backend {
     cuda::LaunchScaleRows(scales, dst, stream_);
     Check(true, "ScaleRows", GgmlType::kF32);
   }
-  void MoeRoute(TensorView logits, const MoeRouting& r, TensorView ids,
-                TensorView weights) override {
-    cuda::LaunchMoeRoute(logits, r, ids, weights, stream_);
+  void MoeRoute(TensorView logits, const MoeRouting& r, const BackendWeight* selection_bias,
+                TensorView ids, TensorView weights) override {
+    const float* bias = F32Data(selection_bias, "MoE selection bias");
+    cuda::LaunchMoeRoute(logits, r, bias, ids, weights, stream_);
     Check(true, "MoeRoute", GgmlType::kF32);
   }
   void MoeMatMul(const BackendWeight& experts, TensorView x, bool x_per_slot, TensorView ids,
@@ -410,6 +422,19 @@ class CudaBackend final : public Backend {
   }
 
  private:
+  // Device data of an optional F32 vector weight (null when absent or not F32).
+  const float* F32Data(const BackendWeight* w, const char* what) {
+    if (w == nullptr) return nullptr;
+    if (w->type != GgmlType::kF32) {
+      if (error_.ok()) {
+        error_ = common::UnimplementedError(std::string(what) + " of type " +
+                                            GgmlTypeName(w->type) + " on the CUDA backend");
+      }
+      return nullptr;
+    }
+    return reinterpret_cast<const float*>(Ref(*w).data);
+  }
+
   // Keeps the first failure of an op (unsupported type or launch error).
   void Check(bool launched, const char* op, GgmlType type) {
     if (!error_.ok()) return;

@@ -6,10 +6,11 @@ namespace {
 
 constexpr int kMaxExperts = 512;
 
-// One thread per token: probabilities, top-k by repeated selection (k is small),
+// One thread per token: probabilities, top-k by repeated selection (k is small) of
+// probability + selection bias,
 // optional renormalisation and scaling. Ties go to the lower expert id, as on the CPU.
-__global__ void moe_route_kernel(TensorView logits, MoeRouting r, TensorView ids,
-                                 TensorView weights) {
+__global__ void moe_route_kernel(TensorView logits, MoeRouting r, const float* bias,
+                                 TensorView ids, TensorView weights) {
   const int64_t t = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (t >= logits.rows) return;
   const float* l = logits.data + t * logits.stride;
@@ -29,10 +30,15 @@ __global__ void moe_route_kernel(TensorView logits, MoeRouting r, TensorView ids
   float sel_sum = 0.0f;
   for (int j = 0; j < r.n_expert_used; ++j) {
     int best = -1;
+    float best_sel = 0.0f;
     for (int e = 0; e < n; ++e) {
       bool taken = false;
       for (int q = 0; q < j; ++q) taken |= id_row[q] == e;
-      if (!taken && (best < 0 || probs[e] > probs[best])) best = e;
+      const float sel = probs[e] + (bias != nullptr ? bias[e] : 0.0f);
+      if (!taken && (best < 0 || sel > best_sel)) {
+        best = e;
+        best_sel = sel;
+      }
     }
     id_row[j] = best;
     w_row[j] = probs[best];
@@ -55,10 +61,10 @@ __global__ void moe_combine_kernel(TensorView y, TensorView w, TensorView out) {
 
 }  // namespace
 
-void LaunchMoeRoute(TensorView logits, const MoeRouting& r, TensorView ids, TensorView weights,
-                    cudaStream_t stream) {
+void LaunchMoeRoute(TensorView logits, const MoeRouting& r, const float* bias, TensorView ids,
+                    TensorView weights, cudaStream_t stream) {
   if (logits.rows == 0) return;
-  moe_route_kernel<<<CeilDiv(logits.rows, 64), 64, 0, stream>>>(logits, r, ids, weights);
+  moe_route_kernel<<<CeilDiv(logits.rows, 64), 64, 0, stream>>>(logits, r, bias, ids, weights);
 }
 
 void LaunchMoeCombine(TensorView y, TensorView weights, TensorView out, cudaStream_t stream) {

@@ -17,8 +17,10 @@ namespace inference::cuda {
 bool LaunchRmsNorm(TensorView x, const WeightRef& gamma, float eps, TensorView y,
                    cudaStream_t stream);
 
-// rope.cu: rotates each head in place at positions[row].
-void LaunchRope(TensorView x, const RopeParams& p, const int32_t* positions, cudaStream_t stream);
+// rope.cu: rotates each head in place at positions[row]; factors (device, [n_rot/2], may be
+// null) divide the pair frequencies (Llama 3.1's rope_freqs).
+void LaunchRope(TensorView x, const RopeParams& p, const int32_t* positions, const float* factors,
+                cudaStream_t stream);
 
 // elementwise.cu
 void LaunchSiluMul(TensorView gate, TensorView up, TensorView out, cudaStream_t stream);
@@ -35,8 +37,9 @@ bool LaunchEmbed(const WeightRef& table, const int32_t* tokens, TensorView out,
                  cudaStream_t stream);
 
 // moe.cu
-void LaunchMoeRoute(TensorView logits, const MoeRouting& r, TensorView ids, TensorView weights,
-                    cudaStream_t stream);
+// bias (device, [n_expert], may be null): selection by probability + bias, weight = probability.
+void LaunchMoeRoute(TensorView logits, const MoeRouting& r, const float* bias, TensorView ids,
+                    TensorView weights, cudaStream_t stream);
 void LaunchMoeCombine(TensorView y, TensorView weights, TensorView out, cudaStream_t stream);
 
 }  // namespace inference::cuda
