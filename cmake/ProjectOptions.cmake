@@ -22,10 +22,12 @@ if(ASSISTANT_SANITIZE)
 endif()
 
 # Warnings on, and errors for our own code (not for generated protobuf code).
+# -Wshadow=local is GCC's; clang (fuzz builds) does not know it.
 function(assistant_target_warnings target)
   target_compile_options(${target} PRIVATE
-    $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wpedantic -Wshadow=local -Wnon-virtual-dtor
-      -Wimplicit-fallthrough>
+    $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wpedantic>
+    $<$<AND:$<COMPILE_LANGUAGE:CXX>,$<CXX_COMPILER_ID:GNU>>:-Wshadow=local>
+    $<$<COMPILE_LANGUAGE:CXX>:-Wnon-virtual-dtor -Wimplicit-fallthrough>
     $<$<AND:$<COMPILE_LANGUAGE:CXX>,$<BOOL:${ASSISTANT_WERROR}>>:-Werror>)
 endfunction()
 
@@ -44,6 +46,11 @@ if(NOT DEFINED ASSISTANT_HAVE_CUDA)
         set(CMAKE_CUDA_ARCHITECTURES 80 86 89 90)
       endif()
       enable_language(CUDA)
+      # CMake 3.25 predates nvcc 13 and does not know its C++20 dialect flag.
+      if(NOT CMAKE_CUDA20_STANDARD_COMPILE_OPTION)
+        set(CMAKE_CUDA20_STANDARD_COMPILE_OPTION "-std=c++20" CACHE INTERNAL "")
+        set(CMAKE_CUDA20_EXTENSION_COMPILE_OPTION "-std=c++20" CACHE INTERNAL "")
+      endif()
       set(ASSISTANT_HAVE_CUDA ON)
     endif()
   endif()

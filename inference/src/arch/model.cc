@@ -1,11 +1,13 @@
 // Model: opens the GGUF file, picks the backend and the architecture, runs batched steps.
 #include "inference/model.h"
 
+#include <cstdio>
 #include <string>
 #include <utility>
 
 #include "arch/arch.h"
 #include "inference/backend.h"
+#include "inference/cuda_backend.h"
 #include "inference/gguf.h"
 
 namespace inference {
@@ -98,6 +100,18 @@ class ModelImpl final : public Model {
   bool kv_ready_ = false;
 };
 
+// One structured line on stderr when "auto" cannot use the GPU.
+void LogBackendFallback(const Status& why) {
+  std::string msg = "CUDA backend not used (" + why.message() + "); running on the CPU";
+  std::string quoted;
+  for (char c : msg) {
+    if (c == '"' || c == '\\') quoted += '\\';
+    if (static_cast<unsigned char>(c) >= 0x20) quoted += c;
+  }
+  std::fprintf(stderr, "{\"level\":\"info\",\"component\":\"inference\",\"msg\":\"%s\"}\n",
+               quoted.c_str());
+}
+
 }  // namespace
 
 StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& gguf_path,
@@ -105,16 +119,15 @@ StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& gguf_path,
   ASSIGN_OR_RETURN(std::unique_ptr<GgufFile> file, GgufFile::Open(gguf_path));
   ASSIGN_OR_RETURN(ModelConfig config, arch::ReadConfig(*file));
 
-  std::unique_ptr<arch::Architecture> arch;
-  if (config.arch == "llama") {
-    arch = arch::MakeLlama(config);
-  } else if (config.arch == "qwen2" || config.arch == "qwen2moe") {
-    arch = arch::MakeQwen2(config);
-  } else if (config.arch == "qwen3" || config.arch == "qwen3moe") {
-    arch = arch::MakeQwen3(config);
-  } else if (config.arch == "deepseek2") {
-    arch = arch::MakeDeepseek2(config);
-  } else {
+  auto make_arch = [&config]() -> std::unique_ptr<arch::Architecture> {
+    if (config.arch == "llama") return arch::MakeLlama(config);
+    if (config.arch == "qwen2" || config.arch == "qwen2moe") return arch::MakeQwen2(config);
+    if (config.arch == "qwen3" || config.arch == "qwen3moe") return arch::MakeQwen3(config);
+    if (config.arch == "deepseek2") return arch::MakeDeepseek2(config);
+    return nullptr;
+  };
+  std::unique_ptr<arch::Architecture> arch = make_arch();
+  if (!arch) {
     return common::UnimplementedError("architecture '" + config.arch + "' is not supported");
   }
 
@@ -126,15 +139,32 @@ StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& gguf_path,
   } else {
     return common::InvalidArgumentError("kv_cache_type must be \"f16\" or \"f32\"");
   }
-  if (options.backend != "auto" && options.backend != "cpu") {
-    return common::UnimplementedError("backend '" + options.backend + "' is not available");
+  if (options.backend != "auto" && options.backend != "cpu" && options.backend != "cuda") {
+    return common::InvalidArgumentError("backend must be \"auto\", \"cpu\" or \"cuda\", not '" +
+                                        options.backend + "'");
   }
-  BackendOptions backend_options;
-  backend_options.threads = options.threads;
-  ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend, CreateCpuBackend(backend_options));
-
-  arch::WeightLoader loader(*file, backend.get());
-  RETURN_IF_ERROR(arch->Load(loader));
+  std::unique_ptr<Backend> backend;
+  // The GPU when one is present and the model fits, else the CPU, saying why.
+  if (options.backend != "cpu") {
+    Status gpu = [&]() -> Status {
+      ASSIGN_OR_RETURN(backend, CreateCudaBackend(CudaBackendOptions{}));
+      arch::WeightLoader loader(*file, backend.get());
+      return arch->Load(loader);
+    }();
+    if (!gpu.ok()) {
+      if (options.backend == "cuda") return gpu;
+      backend.reset();
+      arch = make_arch();
+      LogBackendFallback(gpu);
+    }
+  }
+  if (!backend) {
+    BackendOptions backend_options;
+    backend_options.threads = options.threads;
+    ASSIGN_OR_RETURN(backend, CreateCpuBackend(backend_options));
+    arch::WeightLoader loader(*file, backend.get());
+    RETURN_IF_ERROR(arch->Load(loader));
+  }
   return std::unique_ptr<Model>(
       new ModelImpl(std::move(file), std::move(config), std::move(backend), std::move(arch), kv_type));
 }

@@ -1,0 +1,132 @@
+#include <cuda_fp16.h>
+
+#include "backend/cuda/attention.cuh"
+#include "backend/cuda/common.cuh"
+
+namespace inference::cuda {
+namespace {
+
+constexpr int kWarps = 4;
+constexpr int kPerLane = kMaxHeadDim / kWarp;
+
+__device__ __forceinline__ uint8_t* KvRowPtr(const KvLayout& kv, int layer, const StepArrays& s,
+                                             int seq, int pos) {
+  const int block = s.tables[s.table_offset[seq] + pos / kv.block_size];
+  return kv.base + (static_cast<size_t>(layer) * kv.num_blocks + block) * kv.BlockBytes() +
+         static_cast<size_t>(pos % kv.block_size) * kv.RowBytes();
+}
+
+__device__ __forceinline__ float LoadKv(const uint8_t* p, bool f16, int i) {
+  return f16 ? __half2float(reinterpret_cast<const __half*>(p)[i])
+             : reinterpret_cast<const float*>(p)[i];
+}
+
+__global__ void kv_store_kernel(KvLayout kv, int layer, StepArrays s, TensorView k, TensorView v,
+                                int k_cols, int v_cols) {
+  const int64_t r = blockIdx.x;
+  uint8_t* row = KvRowPtr(kv, layer, s, s.row_seq[r], s.positions[r]);
+  const size_t esize = kv.f16 ? 2 : 4;
+  uint8_t* vrow = row + kv.k_width * esize;
+  for (int i = threadIdx.x; i < k_cols + v_cols; i += blockDim.x) {
+    const bool is_k = i < k_cols;
+    const float val = is_k ? k.data[r * k.stride + i] : v.data[r * v.stride + (i - k_cols)];
+    uint8_t* dst = is_k ? row : vrow;
+    const int j = is_k ? i : i - k_cols;
+    if (kv.f16) {
+      reinterpret_cast<__half*>(dst)[j] = __float2half(val);
+    } else {
+      reinterpret_cast<float*>(dst)[j] = val;
+    }
+  }
+}
+
+// Grid: (rows * n_head). Block: kWarps warps.
+__global__ void paged_attention_kernel(KvLayout kv, AttentionParams p, StepArrays s, TensorView q,
+                                       TensorView out) {
+  const int64_t task = blockIdx.x;
+  const int64_t r = task / p.n_head;
+  const int h = static_cast<int>(task % p.n_head);
+  const int hk = h / (p.n_head / p.n_head_kv);
+  const int seq = s.row_seq[r];
+  const int n_pos = s.positions[r] + 1;
+  const int warp = threadIdx.x / kWarp, lane = threadIdx.x % kWarp;
+  const size_t esize = kv.f16 ? 2 : 4;
+
+  __shared__ float q_sh[kMaxHeadDim];
+  __shared__ float m_sh[kWarps], l_sh[kWarps];
+  __shared__ float acc_sh[kWarps][kMaxHeadDim];
+  const float* qh = q.data + r * q.stride + static_cast<int64_t>(h) * p.head_dim_k;
+  for (int i = threadIdx.x; i < p.head_dim_k; i += blockDim.x) q_sh[i] = qh[i];
+  __syncthreads();
+
+  float m = -INFINITY, l = 0.0f;
+  float acc[kPerLane];
+#pragma unroll
+  for (int i = 0; i < kPerLane; ++i) acc[i] = 0.0f;
+
+  for (int j = warp; j < n_pos; j += kWarps) {
+    const uint8_t* row = KvRowPtr(kv, p.layer, s, seq, j);
+    const uint8_t* kr = row + static_cast<size_t>(hk) * p.head_dim_k * esize;
+    float dot = 0.0f;
+    for (int i = lane; i < p.head_dim_k; i += kWarp) dot += q_sh[i] * LoadKv(kr, kv.f16, i);
+    const float score = WarpSum(dot) * p.scale;
+    const float m_new = fmaxf(m, score);
+    const float correction = __expf(m - m_new);
+    const float w = __expf(score - m_new);
+    l = l * correction + w;
+    const uint8_t* vr = row + kv.k_width * esize + static_cast<size_t>(hk) * p.head_dim_v * esize;
+#pragma unroll
+    for (int c = 0; c < kPerLane; ++c) {
+      const int i = lane + c * kWarp;
+      if (i < p.head_dim_v) acc[c] = acc[c] * correction + w * LoadKv(vr, kv.f16, i);
+    }
+    m = m_new;
+  }
+  if (lane == 0) {
+    m_sh[warp] = m;
+    l_sh[warp] = l;
+  }
+#pragma unroll
+  for (int c = 0; c < kPerLane; ++c) {
+    const int i = lane + c * kWarp;
+    if (i < p.head_dim_v) acc_sh[warp][i] = acc[c];
+  }
+  __syncthreads();
+  float m_all = -INFINITY;
+  for (int w = 0; w < kWarps; ++w) m_all = fmaxf(m_all, m_sh[w]);
+  float l_all = 0.0f;
+  for (int w = 0; w < kWarps; ++w) {
+    if (m_sh[w] != -INFINITY) l_all += __expf(m_sh[w] - m_all) * l_sh[w];
+  }
+  float* o = out.data + r * out.stride + static_cast<int64_t>(h) * p.head_dim_v;
+  for (int i = threadIdx.x; i < p.head_dim_v; i += blockDim.x) {
+    float sum = 0.0f;
+    for (int w = 0; w < kWarps; ++w) {
+      if (m_sh[w] != -INFINITY) sum += __expf(m_sh[w] - m_all) * acc_sh[w][i];
+    }
+    o[i] = sum / l_all;
+  }
+}
+
+}  // namespace
+
+void LaunchKvStore(const KvLayout& kv, int layer, const StepArrays& step, TensorView k,
+                   TensorView v, int k_cols, int v_cols, cudaStream_t stream) {
+  if (k.rows == 0) return;
+  kv_store_kernel<<<static_cast<unsigned>(k.rows), 128, 0, stream>>>(kv, layer, step, k, v, k_cols,
+                                                                     v_cols);
+}
+
+bool LaunchPagedAttention(const KvLayout& kv, const AttentionParams& p, const StepArrays& step,
+                          TensorView q, TensorView out, cudaStream_t stream) {
+  if (p.head_dim_k > kMaxHeadDim || p.head_dim_v > kMaxHeadDim || p.n_head_kv <= 0 ||
+      p.n_head % p.n_head_kv != 0) {
+    return false;
+  }
+  if (q.rows == 0) return true;
+  paged_attention_kernel<<<static_cast<unsigned>(q.rows * p.n_head), kWarps * kWarp, 0, stream>>>(
+      kv, p, step, q, out);
+  return true;
+}
+
+}  // namespace inference::cuda

@@ -1,0 +1,50 @@
+// Attention over the paged KV cache.
+//   Cache layout (same as the CPU backend): [layer][block][slot][k_width | v_width]
+//   elements of f16 or f32.
+//   LaunchKvStore writes the step's k/v rows at their positions; then
+//   LaunchPagedAttention computes, for every (row, head), softmax(q.K * scale) V over
+//   positions [0, pos] of the row's sequence, flash-decoding style: the warps of a
+//   thread block split the positions, keep running max/sum/accumulator (online
+//   softmax) and merge at the end, so long contexts need no score buffer.
+#ifndef INFERENCE_BACKEND_CUDA_ATTENTION_CUH_
+#define INFERENCE_BACKEND_CUDA_ATTENTION_CUH_
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "inference/backend.h"
+
+namespace inference::cuda {
+
+struct KvLayout {
+  uint8_t* base = nullptr;   // device
+  bool f16 = true;
+  int n_layer = 0;
+  int num_blocks = 0;
+  int block_size = 0;
+  int k_width = 0;           // elements
+  int v_width = 0;
+  __host__ __device__ size_t RowBytes() const { return static_cast<size_t>(k_width + v_width) * (f16 ? 2 : 4); }
+  __host__ __device__ size_t BlockBytes() const { return RowBytes() * block_size; }
+};
+
+// Per-step device arrays uploaded by BeginStep.
+struct StepArrays {
+  const int32_t* positions = nullptr;     // [rows]
+  const int32_t* row_seq = nullptr;       // [rows] sequence index
+  const int32_t* table_offset = nullptr;  // [sequences] start of the sequence's table in tables
+  const int32_t* tables = nullptr;        // concatenated block tables
+};
+
+constexpr int kMaxHeadDim = 512;
+
+void LaunchKvStore(const KvLayout& kv, int layer, const StepArrays& step, TensorView k,
+                   TensorView v, int k_cols, int v_cols, cudaStream_t stream);
+
+bool LaunchPagedAttention(const KvLayout& kv, const AttentionParams& p, const StepArrays& step,
+                          TensorView q, TensorView out, cudaStream_t stream);
+
+}  // namespace inference::cuda
+
+#endif  // INFERENCE_BACKEND_CUDA_ATTENTION_CUH_

@@ -1,0 +1,480 @@
+// The CUDA backend: implements inference::Backend with the kernels of this
+// folder. Ops are enqueued on one stream; the first error of an op is kept and
+// reported by Synchronize() (ops themselves return nothing, as on the CPU).
+#include <cublas_v2.h>
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "backend/cuda/attention.cuh"
+#include "backend/cuda/common.cuh"
+#include "backend/cuda/dequant.cuh"
+#include "backend/cuda/matmul.cuh"
+#include "backend/cuda/ops.cuh"
+#include "inference/cuda_backend.h"
+
+namespace inference {
+namespace {
+
+using cuda::WeightRef;
+
+// cuBLAS is loaded at run time, so the packages need no CUDA library at
+// install time: CPU-only hosts run the same binaries, and a GPU host needs the
+// driver and the toolkit's libcublas. (The CUDA runtime is linked statically.)
+struct CublasApi {
+  void* handle = nullptr;
+  decltype(&cublasCreate_v2) create = nullptr;
+  decltype(&cublasDestroy_v2) destroy = nullptr;
+  decltype(&cublasSetStream_v2) set_stream = nullptr;
+  using GemmExFn = cublasStatus_t (*)(cublasHandle_t, cublasOperation_t, cublasOperation_t, int,
+                                      int, int, const void*, const void*, cudaDataType, int,
+                                      const void*, cudaDataType, int, const void*, void*,
+                                      cudaDataType, int, cublasComputeType_t, cublasGemmAlgo_t);
+  GemmExFn gemm_ex = nullptr;
+
+  Status Load() {
+    for (const char* name : {"libcublas.so.13", "libcublas.so"}) {
+      handle = dlopen(name, RTLD_NOW | RTLD_LOCAL);
+      if (handle != nullptr) break;
+    }
+    if (handle == nullptr) {
+      return common::UnavailableError("cuBLAS (libcublas.so.13) was not found: " +
+                                      std::string(dlerror()));
+    }
+    create = reinterpret_cast<decltype(create)>(dlsym(handle, "cublasCreate_v2"));
+    destroy = reinterpret_cast<decltype(destroy)>(dlsym(handle, "cublasDestroy_v2"));
+    set_stream = reinterpret_cast<decltype(set_stream)>(dlsym(handle, "cublasSetStream_v2"));
+    gemm_ex = reinterpret_cast<decltype(gemm_ex)>(dlsym(handle, "cublasGemmEx"));
+    if (!create || !destroy || !set_stream || !gemm_ex) {
+      return common::UnavailableError("libcublas lacks the functions this backend needs");
+    }
+    return common::OkStatus();
+  }
+};
+
+struct CudaFree {
+  void operator()(void* p) const { cudaFree(p); }
+};
+using DevicePtr = std::unique_ptr<void, CudaFree>;
+
+class CudaBuffer final : public DeviceBuffer {
+ public:
+  CudaBuffer(void* p, size_t bytes) : mem_(p), bytes_(bytes) {}
+  float* data() override { return static_cast<float*>(mem_.get()); }
+  size_t bytes() const override { return bytes_; }
+
+ private:
+  DevicePtr mem_;
+  size_t bytes_;
+};
+
+class CudaWeight final : public BackendWeight {
+ public:
+  DevicePtr mem;
+  WeightRef ref;
+};
+
+const WeightRef& Ref(const BackendWeight& w) { return static_cast<const CudaWeight&>(w).ref; }
+
+// A device allocation that only grows.
+struct Scratch {
+  DevicePtr mem;
+  size_t size = 0;
+  void* Get(size_t bytes, common::Status* error) {
+    if (bytes > size) {
+      mem.reset();
+      void* p = nullptr;
+      cudaError_t e = cudaMalloc(&p, bytes);
+      if (e != cudaSuccess) {
+        if (error->ok()) *error = cuda::CudaStatus(e, "cudaMalloc(scratch)", __FILE__, __LINE__);
+        size = 0;
+        return nullptr;
+      }
+      mem.reset(p);
+      size = bytes;
+    }
+    return mem.get();
+  }
+};
+
+class CudaBackend final : public Backend {
+ public:
+  ~CudaBackend() override {
+    if (cublas_) blas_.destroy(cublas_);
+    if (stream_) cudaStreamDestroy(stream_);
+  }
+
+  Status Init(const CudaBackendOptions& options) {
+    int count = 0;
+    cudaError_t e = cudaGetDeviceCount(&count);
+    if (e != cudaSuccess || count == 0) {
+      return common::UnavailableError(
+          std::string("no usable NVIDIA GPU (CUDA says: ") +
+          (e != cudaSuccess ? cudaGetErrorString(e) : "no device") + ")");
+    }
+    if (options.device < 0 || options.device >= count) {
+      return common::InvalidArgumentError("CUDA device " + std::to_string(options.device) +
+                                          " does not exist (" + std::to_string(count) + " found)");
+    }
+    device_ = options.device;
+    reserve_ = options.reserve_bytes;
+    RETURN_IF_CUDA_ERROR(cudaSetDevice(device_));
+    cudaDeviceProp prop;
+    RETURN_IF_CUDA_ERROR(cudaGetDeviceProperties(&prop, device_));
+    device_name_ = prop.name;
+    RETURN_IF_CUDA_ERROR(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+    RETURN_IF_ERROR(blas_.Load());
+    if (blas_.create(&cublas_) != CUBLAS_STATUS_SUCCESS) {
+      return common::InternalError("cublasCreate failed");
+    }
+    blas_.set_stream(cublas_, stream_);
+    return common::OkStatus();
+  }
+
+  std::string name() const override {
+    return "cuda (" + device_name_ + ", device " + std::to_string(device_) + ")";
+  }
+
+  // --- Memory -------------------------------------------------------------------------------
+  StatusOr<std::unique_ptr<BackendWeight>> UploadWeight(const GgufTensor& t) override {
+    if (t.dims.empty() || t.dims.size() > 3) {
+      return common::InvalidArgumentError("tensor '" + t.name + "': expected 1 to 3 dimensions");
+    }
+    auto w = std::make_unique<CudaWeight>();
+    w->name = t.name;
+    w->type = t.type;
+    w->cols = static_cast<int64_t>(t.dims[0]);
+    w->rows = t.dims.size() > 1 ? static_cast<int64_t>(t.dims[1]) : 1;
+    w->n_mats = t.dims.size() > 2 ? static_cast<int64_t>(t.dims[2]) : 1;
+    auto row_bytes = GgmlRowBytes(t.type, t.dims[0]);
+    if (!row_bytes.ok()) return row_bytes.status().WithContext("tensor '" + t.name + "'");
+    if (!cuda::TypeSupported(t.type)) {
+      return common::UnimplementedError("tensor '" + t.name + "': type " + GgmlTypeName(t.type) +
+                                        " is not supported by the CUDA backend");
+    }
+    const size_t mat_bytes = *row_bytes * static_cast<size_t>(w->rows);
+    if (mat_bytes * static_cast<size_t>(w->n_mats) != t.n_bytes) {
+      return common::InvalidArgumentError("tensor '" + t.name + "': size does not match its shape");
+    }
+    RETURN_IF_CUDA_ERROR(cudaSetDevice(device_));
+    size_t free_bytes = 0, total = 0;
+    RETURN_IF_CUDA_ERROR(cudaMemGetInfo(&free_bytes, &total));
+    if (t.n_bytes + reserve_ > free_bytes) {
+      return common::Status(common::StatusCode::kResourceExhausted,
+                            "tensor '" + t.name + "' needs " + FormatBytes(t.n_bytes) +
+                                " of GPU memory but only " + FormatBytes(free_bytes) +
+                                " is free (after " + FormatBytes(uploaded_) +
+                                " of weights already loaded)",
+                            "GPU_MEMORY");
+    }
+    void* p = nullptr;
+    RETURN_IF_CUDA_ERROR(cudaMalloc(&p, t.n_bytes));
+    w->mem.reset(p);
+    RETURN_IF_CUDA_ERROR(cudaMemcpy(p, t.data, t.n_bytes, cudaMemcpyHostToDevice));
+    uploaded_ += t.n_bytes;
+    w->ref = WeightRef{static_cast<const uint8_t*>(p), t.type, w->rows, w->cols,
+                       static_cast<int64_t>(*row_bytes), static_cast<int64_t>(mat_bytes)};
+    return std::unique_ptr<BackendWeight>(std::move(w));
+  }
+
+  StatusOr<std::unique_ptr<DeviceBuffer>> Allocate(size_t bytes) override {
+    void* p = nullptr;
+    cudaError_t e = cudaMalloc(&p, std::max<size_t>(bytes, 4));
+    if (e != cudaSuccess) {
+      return common::ResourceExhaustedError("cannot allocate " + FormatBytes(bytes) +
+                                            " on the GPU: " + cudaGetErrorString(e));
+    }
+    return std::unique_ptr<DeviceBuffer>(new CudaBuffer(p, bytes));
+  }
+
+  Status Upload(const void* host, size_t bytes, DeviceBuffer* dst, size_t offset) override {
+    if (offset + bytes > dst->bytes()) return common::OutOfRangeError("upload past buffer end");
+    RETURN_IF_CUDA_ERROR(cudaMemcpyAsync(reinterpret_cast<uint8_t*>(dst->data()) + offset, host,
+                                         bytes, cudaMemcpyHostToDevice, stream_));
+    // The host memory may be reused as soon as we return.
+    RETURN_IF_CUDA_ERROR(cudaStreamSynchronize(stream_));
+    return common::OkStatus();
+  }
+
+  Status Download(const TensorView& src, float* host) override {
+    RETURN_IF_CUDA_ERROR(cudaMemcpy2DAsync(host, src.cols * sizeof(float), src.data,
+                                           src.stride * sizeof(float), src.cols * sizeof(float),
+                                           src.rows, cudaMemcpyDeviceToHost, stream_));
+    return common::OkStatus();
+  }
+
+  Status Synchronize() override {
+    RETURN_IF_CUDA_ERROR(cudaStreamSynchronize(stream_));
+    Status e = error_;
+    error_ = common::OkStatus();
+    return e;
+  }
+
+  // --- Paged KV cache -------------------------------------------------------------------------
+  size_t KvBytesPerBlock(KvCacheType type, int n_layer, int block_size, int k_width,
+                         int v_width) const override {
+    return static_cast<size_t>(n_layer) * block_size * (k_width + v_width) *
+           (type == KvCacheType::kF16 ? 2 : 4);
+  }
+
+  Status AllocateKvCache(KvCacheType type, int n_layer, int num_blocks, int block_size,
+                         int k_width, int v_width) override {
+    if (n_layer <= 0 || num_blocks <= 0 || block_size <= 0 || k_width <= 0 || v_width <= 0) {
+      return common::InvalidArgumentError("KV cache dimensions must be positive");
+    }
+    const size_t bytes = KvBytesPerBlock(type, n_layer, block_size, k_width, v_width) * num_blocks;
+    kv_mem_.reset();
+    size_t free_bytes = 0, total = 0;
+    RETURN_IF_CUDA_ERROR(cudaMemGetInfo(&free_bytes, &total));
+    if (bytes > free_bytes) {
+      return common::Status(common::StatusCode::kResourceExhausted,
+                            "a KV cache of " + std::to_string(num_blocks) + " blocks needs " +
+                                FormatBytes(bytes) + " but only " + FormatBytes(free_bytes) +
+                                " of GPU memory is free",
+                            "GPU_MEMORY");
+    }
+    void* p = nullptr;
+    RETURN_IF_CUDA_ERROR(cudaMalloc(&p, bytes));
+    kv_mem_.reset(p);
+    kv_ = cuda::KvLayout{static_cast<uint8_t*>(p), type == KvCacheType::kF16, n_layer, num_blocks,
+                         block_size, k_width, v_width};
+    return common::OkStatus();
+  }
+
+  Status CopyKvBlock(int src, int dst) override {
+    if (!kv_mem_) return common::FailedPreconditionError("KV cache not allocated");
+    if (src < 0 || src >= kv_.num_blocks || dst < 0 || dst >= kv_.num_blocks) {
+      return common::OutOfRangeError("KV block id out of range");
+    }
+    for (int l = 0; l < kv_.n_layer; ++l) {
+      const size_t layer_off = static_cast<size_t>(l) * kv_.num_blocks * kv_.BlockBytes();
+      RETURN_IF_CUDA_ERROR(cudaMemcpyAsync(kv_.base + layer_off + dst * kv_.BlockBytes(),
+                                           kv_.base + layer_off + src * kv_.BlockBytes(),
+                                           kv_.BlockBytes(), cudaMemcpyDeviceToDevice, stream_));
+    }
+    return common::OkStatus();
+  }
+
+  // --- Step -----------------------------------------------------------------------------------
+  Status BeginStep(const StepInput& step) override {
+    const int64_t n = static_cast<int64_t>(step.tokens.size());
+    std::vector<int32_t> positions(n, 0), row_seq(n, -1), offsets, tables;
+    for (size_t s = 0; s < step.sequences.size(); ++s) {
+      const StepSequence& q = step.sequences[s];
+      if (q.n_tokens <= 0 || q.first_row < 0 || q.first_row + q.n_tokens > n || q.start_pos < 0) {
+        return common::InvalidArgumentError("sequence " + std::to_string(s) + ": bad row range");
+      }
+      if (kv_mem_) {
+        const int64_t end_pos = static_cast<int64_t>(q.start_pos) + q.n_tokens;
+        const int64_t need = (end_pos + kv_.block_size - 1) / kv_.block_size;
+        if (static_cast<int64_t>(q.block_table.size()) < need) {
+          return common::InvalidArgumentError("sequence " + std::to_string(s) +
+                                              ": block table too short for its positions");
+        }
+        for (int64_t b = 0; b < need; ++b) {
+          if (q.block_table[b] < 0 || q.block_table[b] >= kv_.num_blocks) {
+            return common::InvalidArgumentError("sequence " + std::to_string(s) +
+                                                ": block id outside the KV cache");
+          }
+        }
+      }
+      offsets.push_back(static_cast<int32_t>(tables.size()));
+      tables.insert(tables.end(), q.block_table.begin(), q.block_table.end());
+      for (int i = 0; i < q.n_tokens; ++i) {
+        if (row_seq[q.first_row + i] != -1) {
+          return common::InvalidArgumentError("sequences overlap in the step's rows");
+        }
+        row_seq[q.first_row + i] = static_cast<int32_t>(s);
+        positions[q.first_row + i] = q.start_pos + i;
+      }
+    }
+    for (int32_t r : step.logit_rows) {
+      if (r < 0 || r >= n) return common::InvalidArgumentError("logit row out of range");
+    }
+    // One device buffer: tokens | positions | row_seq | offsets | tables | logit_rows.
+    std::vector<int32_t> packed;
+    packed.reserve(3 * n + offsets.size() + tables.size() + step.logit_rows.size());
+    packed.insert(packed.end(), step.tokens.begin(), step.tokens.end());
+    packed.insert(packed.end(), positions.begin(), positions.end());
+    packed.insert(packed.end(), row_seq.begin(), row_seq.end());
+    packed.insert(packed.end(), offsets.begin(), offsets.end());
+    packed.insert(packed.end(), tables.begin(), tables.end());
+    packed.insert(packed.end(), step.logit_rows.begin(), step.logit_rows.end());
+    int32_t* d = static_cast<int32_t*>(step_mem_.Get(packed.size() * 4 + 4, &error_));
+    if (d == nullptr) return Synchronize();
+    RETURN_IF_CUDA_ERROR(cudaMemcpyAsync(d, packed.data(), packed.size() * 4,
+                                         cudaMemcpyHostToDevice, stream_));
+    RETURN_IF_CUDA_ERROR(cudaStreamSynchronize(stream_));
+    tokens_ = d;
+    arrays_.positions = d + n;
+    arrays_.row_seq = d + 2 * n;
+    arrays_.table_offset = d + 3 * n;
+    arrays_.tables = d + 3 * n + offsets.size();
+    logit_rows_ = d + 3 * n + offsets.size() + tables.size();
+    n_logit_rows_ = static_cast<int64_t>(step.logit_rows.size());
+    return common::OkStatus();
+  }
+
+  // --- Ops ------------------------------------------------------------------------------------
+  void Embed(const BackendWeight& table, TensorView out) override {
+    Check(cuda::LaunchEmbed(Ref(table), tokens_, out, stream_), "Embed", table.type);
+  }
+  void GatherLogitRows(TensorView src, TensorView out) override {
+    cuda::LaunchGatherRows(src, logit_rows_, n_logit_rows_, out, stream_);
+    Check(true, "GatherLogitRows", GgmlType::kF32);
+  }
+  void MatMul(const BackendWeight& weight, TensorView x, TensorView y) override {
+    const WeightRef& w = Ref(weight);
+    if (x.rows <= cuda::kMaxMatVecBatch) {
+      Check(cuda::LaunchMatVec(w, x.data, x.stride, static_cast<int>(x.rows), y.data, y.stride,
+                               stream_),
+            "MatMul", w.type);
+      return;
+    }
+    // Prefill: bf16 tensor-core GEMM with fp32 accumulation, y^T = W x^T.
+    auto* wb = static_cast<__nv_bfloat16*>(
+        w_scratch_.Get(static_cast<size_t>(w.rows * w.cols) * sizeof(__nv_bfloat16), &error_));
+    auto* xb = static_cast<__nv_bfloat16*>(
+        x_scratch_.Get(static_cast<size_t>(x.rows * x.cols) * sizeof(__nv_bfloat16), &error_));
+    if (wb == nullptr || xb == nullptr) return;
+    Check(cuda::LaunchDequantizeToBf16(w, 0, wb, stream_), "MatMul", w.type);
+    cuda::LaunchF32ToBf16(x.data, x.rows, x.cols, x.stride, xb, stream_);
+    const float alpha = 1.0f, beta = 0.0f;
+    cublasStatus_t s = blas_.gemm_ex(
+        cublas_, CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(w.rows), static_cast<int>(x.rows),
+        static_cast<int>(w.cols), &alpha, wb, CUDA_R_16BF, static_cast<int>(w.cols), xb,
+        CUDA_R_16BF, static_cast<int>(x.cols), &beta, y.data, CUDA_R_32F,
+        static_cast<int>(y.stride), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+    if (s != CUBLAS_STATUS_SUCCESS && error_.ok()) {
+      error_ = common::InternalError("cublasGemmEx failed with status " + std::to_string(s) +
+                                     " for weight '" + weight.name + "'");
+    }
+  }
+  // fp32 activations in blocks of up to 8 tokens: exact for every batch size.
+  void MatMulExact(const BackendWeight& weight, TensorView x, TensorView y) override {
+    const WeightRef& w = Ref(weight);
+    for (int64_t r = 0; r < x.rows; r += cuda::kMaxMatVecBatch) {
+      const int n = static_cast<int>(std::min<int64_t>(cuda::kMaxMatVecBatch, x.rows - r));
+      Check(cuda::LaunchMatVec(w, x.data + r * x.stride, x.stride, n, y.data + r * y.stride,
+                               y.stride, stream_),
+            "MatMulExact", w.type);
+    }
+  }
+  void AddBias(const BackendWeight& b, TensorView y) override {
+    Check(cuda::LaunchAddBias(Ref(b), y, stream_), "AddBias", b.type);
+  }
+  void RmsNorm(TensorView x, const BackendWeight& gamma, float eps, TensorView y) override {
+    Check(cuda::LaunchRmsNorm(x, Ref(gamma), eps, y, stream_), "RmsNorm", gamma.type);
+  }
+  void Rope(TensorView x, const RopeParams& p) override {
+    const float* factors = F32Data(p.freq_factors, "Rope frequency factors");
+    cuda::LaunchRope(x, p, arrays_.positions, factors, stream_);
+    Check(true, "Rope", GgmlType::kF32);
+  }
+  void PagedAttention(const AttentionParams& p, TensorView q, TensorView k, TensorView v,
+                      TensorView out) override {
+    cuda::LaunchKvStore(kv_, p.layer, arrays_, k, v, p.n_head_kv * p.head_dim_k,
+                        p.n_head_kv * p.head_dim_v, stream_);
+    Check(cuda::LaunchPagedAttention(kv_, p, arrays_, q, out, stream_), "PagedAttention",
+          GgmlType::kF32);
+  }
+  void SiluMul(TensorView gate, TensorView up, TensorView out) override {
+    cuda::LaunchSiluMul(gate, up, out, stream_);
+    Check(true, "SiluMul", GgmlType::kF32);
+  }
+  void Add(TensorView x, TensorView y) override {
+    cuda::LaunchAdd(x, y, stream_);
+    Check(true, "Add", GgmlType::kF32);
+  }
+  void Copy(TensorView src, TensorView dst) override {
+    cuda::LaunchCopy(src, dst, stream_);
+    Check(true, "Copy", GgmlType::kF32);
+  }
+  void Sigmoid(TensorView x) override {
+    cuda::LaunchSigmoid(x, stream_);
+    Check(true, "Sigmoid", GgmlType::kF32);
+  }
+  void ScaleRows(TensorView scales, TensorView dst) override {
+    cuda::LaunchScaleRows(scales, dst, stream_);
+    Check(true, "ScaleRows", GgmlType::kF32);
+  }
+  void MoeRoute(TensorView logits, const MoeRouting& r, const BackendWeight* selection_bias,
+                TensorView ids, TensorView weights) override {
+    const float* bias = F32Data(selection_bias, "MoE selection bias");
+    cuda::LaunchMoeRoute(logits, r, bias, ids, weights, stream_);
+    Check(true, "MoeRoute", GgmlType::kF32);
+  }
+  void MoeMatMul(const BackendWeight& experts, TensorView x, bool x_per_slot, TensorView ids,
+                 TensorView y) override {
+    Check(cuda::LaunchGatheredMatVec(Ref(experts), x.data, x.stride, x_per_slot, ids.ints(),
+                                     ids.stride, static_cast<int>(ids.cols), ids.rows * ids.cols,
+                                     y.data, y.stride, stream_),
+          "MoeMatMul", experts.type);
+  }
+  void MoeCombine(TensorView y, TensorView weights, TensorView out) override {
+    cuda::LaunchMoeCombine(y, weights, out, stream_);
+    Check(true, "MoeCombine", GgmlType::kF32);
+  }
+
+ private:
+  // Device data of an optional F32 vector weight (null when absent or not F32).
+  const float* F32Data(const BackendWeight* w, const char* what) {
+    if (w == nullptr) return nullptr;
+    if (w->type != GgmlType::kF32) {
+      if (error_.ok()) {
+        error_ = common::UnimplementedError(std::string(what) + " of type " +
+                                            GgmlTypeName(w->type) + " on the CUDA backend");
+      }
+      return nullptr;
+    }
+    return reinterpret_cast<const float*>(Ref(*w).data);
+  }
+
+  // Keeps the first failure of an op (unsupported type or launch error).
+  void Check(bool launched, const char* op, GgmlType type) {
+    if (!error_.ok()) return;
+    if (!launched) {
+      error_ = common::UnimplementedError(std::string(op) + ": unsupported type " +
+                                          GgmlTypeName(type) + " on the CUDA backend");
+      return;
+    }
+    cudaError_t e = cudaGetLastError();
+    if (e != cudaSuccess) error_ = cuda::CudaStatus(e, op, __FILE__, __LINE__);
+  }
+
+  // Constant after Init.
+  int device_ = 0;
+  size_t reserve_ = 0;
+  std::string device_name_;
+  cudaStream_t stream_ = nullptr;
+  CublasApi blas_;
+  cublasHandle_t cublas_ = nullptr;
+
+  // State of the loaded model and the current step (one caller at a time).
+  size_t uploaded_ = 0;
+  DevicePtr kv_mem_;
+  cuda::KvLayout kv_;
+  Scratch step_mem_, w_scratch_, x_scratch_;
+  const int32_t* tokens_ = nullptr;
+  const int32_t* logit_rows_ = nullptr;
+  int64_t n_logit_rows_ = 0;
+  cuda::StepArrays arrays_;
+  Status error_;
+};
+
+}  // namespace
+
+bool CudaBackendCompiled() { return true; }
+
+StatusOr<std::unique_ptr<Backend>> CreateCudaBackend(const CudaBackendOptions& options) {
+  auto backend = std::make_unique<CudaBackend>();
+  RETURN_IF_ERROR(backend->Init(options));
+  return std::unique_ptr<Backend>(std::move(backend));
+}
+
+}  // namespace inference

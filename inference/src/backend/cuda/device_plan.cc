@@ -1,0 +1,50 @@
+// Host-side planning for the CUDA backend; compiled in every build so it is
+// tested on machines without a GPU.
+#include <cstdio>
+
+#include "inference/cuda_backend.h"
+
+namespace inference {
+
+std::string FormatBytes(size_t bytes) {
+  char buf[32];
+  const double b = static_cast<double>(bytes);
+  if (bytes >= (size_t{1} << 30)) {
+    std::snprintf(buf, sizeof buf, "%.2f GiB", b / (1 << 30));
+  } else if (bytes >= (size_t{1} << 20)) {
+    std::snprintf(buf, sizeof buf, "%.1f MiB", b / (1 << 20));
+  } else {
+    std::snprintf(buf, sizeof buf, "%zu bytes", bytes);
+  }
+  return buf;
+}
+
+StatusOr<DeviceMemoryPlan> PlanDeviceMemory(size_t free_bytes, size_t weight_bytes,
+                                            size_t kv_bytes_per_block, int min_kv_blocks,
+                                            size_t reserve_bytes, double kv_fraction) {
+  if (kv_bytes_per_block == 0 || min_kv_blocks < 0 || kv_fraction <= 0 || kv_fraction > 1) {
+    return common::InvalidArgumentError("invalid device memory plan parameters");
+  }
+  const size_t min_kv = kv_bytes_per_block * static_cast<size_t>(min_kv_blocks);
+  const size_t needed = weight_bytes + min_kv + reserve_bytes;
+  if (needed > free_bytes) {
+    return common::Status(
+        common::StatusCode::kResourceExhausted,
+        "the model does not fit on the GPU: it needs " + FormatBytes(needed) + " (weights " +
+            FormatBytes(weight_bytes) + ", minimum KV cache " + FormatBytes(min_kv) +
+            ", reserve " + FormatBytes(reserve_bytes) + ") but only " + FormatBytes(free_bytes) +
+            " is free",
+        "GPU_MEMORY");
+  }
+  const size_t left = free_bytes - weight_bytes - reserve_bytes;
+  size_t blocks = static_cast<size_t>(static_cast<double>(left) * kv_fraction) / kv_bytes_per_block;
+  if (blocks < static_cast<size_t>(min_kv_blocks)) blocks = static_cast<size_t>(min_kv_blocks);
+  if (blocks > (size_t{1} << 30)) blocks = size_t{1} << 30;
+  DeviceMemoryPlan plan;
+  plan.weight_bytes = weight_bytes;
+  plan.kv_blocks = static_cast<int>(blocks);
+  plan.kv_bytes = blocks * kv_bytes_per_block;
+  return plan;
+}
+
+}  // namespace inference

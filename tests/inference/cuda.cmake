@@ -1,0 +1,14 @@
+# CUDA backend: host-side logic is tested everywhere; the op-by-op and greedy
+# checks against the CPU backend need a GPU and run from tests/gpu/run_gpu_checks.sh.
+assistant_add_test(cuda_host_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/cuda/cuda_host_test.cc
+  LIBS inference)
+target_include_directories(cuda_host_test PRIVATE ${CMAKE_CURRENT_LIST_DIR}/../../inference/src)
+
+if(ASSISTANT_HAVE_CUDA)
+  add_executable(cuda-backend-check ${CMAKE_CURRENT_LIST_DIR}/cuda/cuda_backend_check.cc)
+  target_link_libraries(cuda-backend-check PRIVATE inference)
+  target_include_directories(cuda-backend-check PRIVATE ${CMAKE_CURRENT_LIST_DIR}/../../inference/src)
+  target_compile_definitions(cuda-backend-check PRIVATE ASSISTANT_SOURCE_DIR="${ASSISTANT_SOURCE_DIR}")
+  assistant_target_warnings(cuda-backend-check)
+endif()

@@ -1,0 +1,153 @@
+// cuda-backend-check: the CUDA backend against the CPU backend, op by op and
+// end to end. Needs a GPU; run by tests/gpu/run_gpu_checks.sh. Prints one line
+// per check and exits non-zero on any failure.
+//
+// Tolerances (relative to the largest magnitude of the CPU result):
+//   MatMul, decode path (fp32 accumulation of dequantized weights): 1e-4;
+//   MatMul, prefill path (bf16 inputs to cuBLAS, fp32 accumulation): 2e-2,
+//     since bf16 keeps 8 bits of mantissa;
+//   RmsNorm, Rope, SiluMul: 1e-5; PagedAttention (f16 KV cache on both): 1e-3.
+// End to end: greedy ids on stories260K equal the recorded ids exactly.
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "common/json.h"
+#include "inference/backend.h"
+#include "inference/cuda_backend.h"
+#include "inference/gguf.h"
+#include "inference/model.h"
+#include "inference/quant.h"
+
+namespace inference {
+namespace {
+
+int failures = 0;
+
+void Report(const std::string& name, double err, double tol) {
+  const bool ok = err <= tol;
+  if (!ok) ++failures;
+  std::printf("%-44s max rel err %.3g (tolerance %.3g) %s\n", name.c_str(), err, tol,
+              ok ? "ok" : "FAIL");
+}
+
+double MaxRelErr(const std::vector<float>& a, const std::vector<float>& b) {
+  double scale = 1e-12, err = 0;
+  for (float v : a) scale = std::max(scale, static_cast<double>(std::fabs(v)));
+  for (size_t i = 0; i < a.size(); ++i) err = std::max(err, std::fabs(double(a[i]) - b[i]));
+  return err / scale;
+}
+
+struct Pair {
+  std::unique_ptr<Backend> cpu, gpu;
+};
+
+// Runs `op` on a backend with host inputs; returns the downloaded output.
+std::vector<float> RunMatMul(Backend& b, const GgufTensor& t, const std::vector<float>& x,
+                             int64_t n) {
+  auto w = b.UploadWeight(t);
+  if (!w.ok()) { std::printf("upload: %s\n", w.status().ToString().c_str()); ++failures; return {}; }
+  const int64_t cols = (*w)->cols, rows = (*w)->rows;
+  auto xb = b.Allocate(x.size() * 4);
+  auto yb = b.Allocate(static_cast<size_t>(n * rows) * 4);
+  if (!xb.ok() || !yb.ok()) { ++failures; return {}; }
+  (void)b.Upload(x.data(), x.size() * 4, xb->get(), 0);
+  b.MatMul(**w, (*xb)->View(n, cols), (*yb)->View(n, rows));
+  std::vector<float> y(static_cast<size_t>(n * rows));
+  (void)b.Download((*yb)->View(n, rows), y.data());
+  Status s = b.Synchronize();
+  if (!s.ok()) { std::printf("matmul: %s\n", s.ToString().c_str()); ++failures; }
+  return y;
+}
+
+void CheckMatMuls(Pair& p) {
+  std::mt19937 rng(7);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  const int64_t rows = 256, cols = 1024;
+  std::vector<float> wf(static_cast<size_t>(rows * cols));
+  for (auto& v : wf) v = dist(rng) * 0.05f;
+  for (GgmlType type : {GgmlType::kF32, GgmlType::kF16, GgmlType::kBF16, GgmlType::kQ8_0,
+                        GgmlType::kQ4_0, GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K}) {
+    auto row_bytes = GgmlRowBytes(type, cols);
+    std::vector<uint8_t> data(*row_bytes * rows);
+    for (int64_t r = 0; r < rows; ++r) {
+      (void)QuantizeRow(type, wf.data() + r * cols, data.data() + r * *row_bytes, cols);
+    }
+    GgufTensor t{"check.weight", {uint64_t(cols), uint64_t(rows)}, type, 0, data.size(),
+                 data.data(), uint64_t(rows * cols)};
+    for (int64_t n : {1, 8, 64}) {
+      std::vector<float> x(static_cast<size_t>(n * cols));
+      for (auto& v : x) v = dist(rng);
+      auto a = RunMatMul(*p.cpu, t, x, n);
+      auto b = RunMatMul(*p.gpu, t, x, n);
+      if (a.size() != b.size() || a.empty()) { ++failures; continue; }
+      Report(std::string("MatMul ") + GgmlTypeName(type) + " n=" + std::to_string(n),
+             MaxRelErr(a, b), n <= 8 ? 1e-4 : 2e-2);
+    }
+  }
+}
+
+void CheckGreedy() {
+  const std::string dir = std::string(ASSISTANT_SOURCE_DIR) + "/tests/data/tinyllamas/";
+  ModelOptions o;
+  o.backend = "cuda";
+  auto model = Model::Load(std::string(ASSISTANT_SOURCE_DIR) + "/models/stories260K.gguf", o);
+  if (!model.ok()) { std::printf("load: %s\n", model.status().ToString().c_str()); ++failures; return; }
+  Model& m = **model;
+  const int block = 16;
+  (void)m.AllocateKvCache(64, block);
+  std::ifstream in(dir + "stories260K.greedy.jsonl");
+  std::string line;
+  int cases = 0, equal = 0;
+  while (std::getline(in, line)) {
+    auto j = common::Json::Parse(line);
+    if (!j.ok()) continue;
+    std::vector<int32_t> ids;
+    for (const auto& v : j->Find("prompt_ids")->as_array()) ids.push_back(int32_t(v.as_int()));
+    std::vector<int32_t> want;
+    for (const auto& v : j->Find("greedy_ids")->as_array()) want.push_back(int32_t(v.as_int()));
+    std::vector<int32_t> table(64);
+    for (int i = 0; i < 64; ++i) table[i] = i;
+    std::vector<int32_t> got;
+    std::vector<float> logits;
+    int32_t pos = 0;
+    std::vector<int32_t> chunk = ids;
+    while (got.size() < want.size() && pos + chunk.size() < 64u * block) {
+      ForwardBatch batch;
+      batch.sequences.push_back({chunk, pos, table, true});
+      if (!m.Forward(batch, &logits).ok()) { ++failures; break; }
+      pos += static_cast<int32_t>(chunk.size());
+      int32_t best = 0;
+      for (int32_t v = 1; v < m.config().n_vocab; ++v) if (logits[v] > logits[best]) best = v;
+      got.push_back(best);
+      chunk = {best};
+    }
+    ++cases;
+    if (got == want) ++equal;
+  }
+  std::printf("greedy stories260K on CUDA: %d of %d prompts equal the recorded ids %s\n", equal,
+              cases, equal == cases && cases > 0 ? "ok" : "FAIL");
+  if (equal != cases || cases == 0) ++failures;
+}
+
+}  // namespace
+}  // namespace inference
+
+int main() {
+  using namespace inference;
+  auto gpu = CreateCudaBackend(CudaBackendOptions{});
+  if (!gpu.ok()) {
+    std::printf("no CUDA backend: %s\n", gpu.status().ToString().c_str());
+    return 2;
+  }
+  auto cpu = CreateCpuBackend(BackendOptions{});
+  Pair p{std::move(*cpu), std::move(*gpu)};
+  std::printf("CPU: %s\nGPU: %s\n", p.cpu->name().c_str(), p.gpu->name().c_str());
+  CheckMatMuls(p);
+  CheckGreedy();
+  std::printf("%d failure(s)\n", failures);
+  return failures == 0 ? 0 : 1;
+}

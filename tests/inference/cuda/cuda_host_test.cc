@@ -1,0 +1,80 @@
+// Host-side logic of the CUDA backend, tested without a GPU.
+#include <gtest/gtest.h>
+
+#include "inference/cuda_backend.h"
+#include "inference/model.h"
+
+namespace inference {
+namespace {
+
+constexpr size_t kGiB = size_t{1} << 30;
+constexpr size_t kMiB = size_t{1} << 20;
+
+TEST(PlanDeviceMemoryTest, KvCacheTakesTheConfiguredShareOfWhatTheWeightsLeave) {
+  // 8B Q8_0-like: 8.5 GiB of weights on a 141 GiB device, 2 MiB per KV block.
+  auto plan = PlanDeviceMemory(141 * kGiB, 8 * kGiB + 512 * kMiB, 2 * kMiB, 16, 512 * kMiB, 0.9);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  const size_t left = 141 * kGiB - (8 * kGiB + 512 * kMiB) - 512 * kMiB;
+  EXPECT_EQ(plan->kv_blocks, static_cast<int>(static_cast<size_t>(left * 0.9) / (2 * kMiB)));
+  EXPECT_EQ(plan->kv_bytes, static_cast<size_t>(plan->kv_blocks) * 2 * kMiB);
+  EXPECT_EQ(plan->weight_bytes, 8 * kGiB + 512 * kMiB);
+}
+
+TEST(PlanDeviceMemoryTest, ModelThatDoesNotFitSaysHowMuchIsNeededAndFree) {
+  auto plan = PlanDeviceMemory(10 * kGiB, 16 * kGiB, 2 * kMiB, 16, 512 * kMiB);
+  ASSERT_FALSE(plan.ok());
+  EXPECT_EQ(plan.status().code(), common::StatusCode::kResourceExhausted);
+  EXPECT_EQ(plan.status().reason(), "GPU_MEMORY");
+  EXPECT_NE(plan.status().message().find("needs 16.53 GiB"), std::string::npos)
+      << plan.status().message();
+  EXPECT_NE(plan.status().message().find("only 10.00 GiB is free"), std::string::npos);
+}
+
+TEST(PlanDeviceMemoryTest, MinimumCacheIsGrantedWhenItFits) {
+  auto plan = PlanDeviceMemory(1 * kGiB, 1 * kGiB - 64 * kMiB, 1 * kMiB, 8, 32 * kMiB, 0.5);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_GE(plan->kv_blocks, 8);
+}
+
+TEST(PlanDeviceMemoryTest, RejectsNonsenseParameters) {
+  EXPECT_EQ(PlanDeviceMemory(kGiB, 0, 0, 1, 0).status().code(),
+            common::StatusCode::kInvalidArgument);
+  EXPECT_EQ(PlanDeviceMemory(kGiB, 0, kMiB, 1, 0, 1.5).status().code(),
+            common::StatusCode::kInvalidArgument);
+}
+
+TEST(FormatBytesTest, PicksAReadableUnit) {
+  EXPECT_EQ(FormatBytes(512), "512 bytes");
+  EXPECT_EQ(FormatBytes(3 * kMiB / 2), "1.5 MiB");
+  EXPECT_EQ(FormatBytes(3 * kGiB / 2), "1.50 GiB");
+}
+
+// Where there is no GPU (CI), asking for CUDA explicitly is a clear UNAVAILABLE
+// error and "auto" runs the model on the CPU.
+TEST(BackendSelectionTest, AutoFallsBackToTheCpuWithoutAGpuAndCudaSaysWhy) {
+  const std::string model = std::string(ASSISTANT_SOURCE_DIR) + "/models/stories260K.gguf";
+  auto cuda = CreateCudaBackend(CudaBackendOptions{});
+  ModelOptions cuda_only;
+  cuda_only.backend = "cuda";
+  auto forced = Model::Load(model, cuda_only);
+  ModelOptions automatic;
+  auto chosen = Model::Load(model, automatic);
+  ASSERT_TRUE(chosen.ok()) << chosen.status();
+  if (cuda.ok()) {
+    // A GPU machine: both land on CUDA.
+    ASSERT_TRUE(forced.ok()) << forced.status();
+    EXPECT_EQ((*chosen)->backend_name().rfind("cuda (", 0), 0u);
+  } else {
+    EXPECT_EQ(cuda.status().code(), common::StatusCode::kUnavailable);
+    EXPECT_FALSE(cuda.status().message().empty());
+    ASSERT_FALSE(forced.ok());
+    EXPECT_EQ(forced.status().code(), common::StatusCode::kUnavailable);
+    EXPECT_EQ((*chosen)->backend_name().rfind("cpu (", 0), 0u) << (*chosen)->backend_name();
+  }
+  ModelOptions bogus;
+  bogus.backend = "tpu";
+  EXPECT_EQ(Model::Load(model, bogus).status().code(), common::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace inference
