@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include <grpcpp/security/server_credentials.h>
@@ -70,7 +71,6 @@ class GatewayImpl final : public Gateway {
     const std::string& state = c.state_dir;
     RETURN_IF_ERROR(MakeDir(state));
     ::chmod(state.c_str(), 0700);
-    RETURN_IF_ERROR(MakeDir(state + "/keys"));
     RETURN_IF_ERROR(MakeDir(state + "/audit"));
     RETURN_IF_ERROR(MakeDir(state + "/run"));
 
@@ -130,16 +130,31 @@ class GatewayImpl final : public Gateway {
     core_.policy_applied_s = core_.NowSeconds();
     core_.policy_applied_by = "file:" + core_.policy_path;
 
-    // Audit: master key, signing key, ledger, vault.
-    const std::string master_path = state + "/keys/master.key";
-    const std::string signing_path = state + "/keys/audit-signing.key";
-    if (!Exists(master_path)) RETURN_IF_ERROR(audit::MasterKey::GenerateFile(master_path));
+    // Audit: master key, signing key, ledger, vault. Under systemd the keys come
+    // from the service's credentials ($CREDENTIALS_DIRECTORY/master-key and
+    // audit-signing-key, see packaging/) and nothing is generated; otherwise
+    // (development, scripts/run) they live in STATE/keys, created on first run.
+    const char* credentials = std::getenv("CREDENTIALS_DIRECTORY");
+    std::string master_path = state + "/keys/master.key";
+    std::string signing_path = state + "/keys/audit-signing.key";
+    if (credentials != nullptr && *credentials != '\0') {
+      master_path = std::string(credentials) + "/master-key";
+      signing_path = std::string(credentials) + "/audit-signing-key";
+      if (!Exists(master_path) || !Exists(signing_path)) {
+        return common::FailedPreconditionError(
+            "CREDENTIALS_DIRECTORY is set but lacks master-key or audit-signing-key (" +
+            std::string(credentials) + "); refusing to generate keys in the state directory");
+      }
+    } else {
+      RETURN_IF_ERROR(MakeDir(state + "/keys"));
+      if (!Exists(master_path)) RETURN_IF_ERROR(audit::MasterKey::GenerateFile(master_path));
+      if (!Exists(signing_path)) {
+        ASSIGN_OR_RETURN(auto signer, audit::Signer::Generate("assistant-audit." + c.site));
+        RETURN_IF_ERROR(signer->WriteFile(signing_path));
+      }
+    }
     ASSIGN_OR_RETURN(audit::MasterKey master, audit::MasterKey::FromFile(master_path));
     core_.master_key.emplace(std::move(master));
-    if (!Exists(signing_path)) {
-      ASSIGN_OR_RETURN(auto signer, audit::Signer::Generate("assistant-audit." + c.site));
-      RETURN_IF_ERROR(signer->WriteFile(signing_path));
-    }
     ASSIGN_OR_RETURN(std::unique_ptr<audit::Signer> signer, audit::Signer::FromFile(signing_path));
     audit::LedgerOptions lo;
     core_.ledger_path = state + "/audit/ledger.db";

@@ -164,7 +164,7 @@ start_daemon() {
   local exec_start; exec_start=$(sed -n 's/^ExecStart=//p' "$unit")
   [ -n "$exec_start" ] || fail "no ExecStart in assistantd.service"
   local creds=/run/credentials/assistantd.service
-  in_root sh -c "set -e; umask 077; mkdir -p $creds
+  in_root sh -c "set -e; umask 077; mkdir -p $creds; chmod 0755 /run/credentials  # as systemd makes it
     systemd-creds decrypt --name=master-key /etc/credstore.encrypted/assistant.master-key $creds/master-key
     systemd-creds decrypt --name=audit-signing-key /etc/credstore.encrypted/assistant.audit-signing-key $creds/audit-signing-key
     chown -R assistant:assistant $creds; chmod 0500 $creds; chmod 0400 $creds/*" ||
@@ -226,7 +226,7 @@ write_data() {
     say "NOTE: this build's assistant has no chat command; no conversations written"
   fi
   if has_cmd audit; then
-    in_root assistant --server 127.0.0.1:8443 --state-dir /var/lib/assistant --json \
+    in_root assistant --server 127.0.0.1:8443 --state-dir /var/lib/assistant --as auditor --json \
       audit query > "$work/audit-before.jsonl" || fail "audit query"
     [ -s "$work/audit-before.jsonl" ] || fail "no audit records after writing data"
     echo audit >> "$work/written"
@@ -247,13 +247,13 @@ verify_data() {
       fail "conversations changed across $stage"
   fi
   if grep -qx audit "$work/written"; then
-    in_root assistant --server 127.0.0.1:8443 --state-dir /var/lib/assistant --json \
+    in_root assistant --server 127.0.0.1:8443 --state-dir /var/lib/assistant --as auditor --json \
       audit query > "$work/audit-$stage.jsonl" || fail "audit query ($stage)"
     # Every record written before is still there, unchanged, in order (the
     # restarts may add their own records after them).
     head -n "$(wc -l < "$work/audit-before.jsonl")" "$work/audit-$stage.jsonl" |
       cmp -s - "$work/audit-before.jsonl" || fail "audit records changed across $stage"
-    in_root assistant --server 127.0.0.1:8443 --state-dir /var/lib/assistant \
+    in_root assistant --server 127.0.0.1:8443 --state-dir /var/lib/assistant --as auditor \
       audit verify > "$work/verify-$stage.out" 2>&1 || { cat "$work/verify-$stage.out"; fail "ledger does not verify after $stage"; }
     say "ledger verifies after $stage"
   fi
@@ -311,6 +311,9 @@ say "first install: users, directories, keys, TLS as expected"
 start_daemon
 write_data
 stop_daemon
+# The first start adds the local auditor's certificate (tls/auditor.pem); from
+# here on nothing may change the key and TLS material.
+key_fingerprint > "$work/keys-0"
 
 # An administrator's change to a conffile must survive upgrades.
 sed -i 's/^site: "local"$/site: "upgrade-test-site"/' "$R/etc/assistant/assistantd.yaml"
