@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <vector>
 
 #include "common/sha256.h"
@@ -33,6 +34,19 @@ ModelSnapshot ModelSlot::Snapshot() const {
     s.architecture = model_->config().arch;
     s.backend = model_->backend_name();
     s.context_length = engine_->Stats().max_model_len;
+    // Parameters and the dominant tensor type, from the file's tensor table.
+    std::map<std::string, uint64_t> bytes_by_type;
+    for (const auto& t : model_->file().tensors()) {
+      s.parameters += t.n_elements;
+      if (t.dims.size() >= 2) bytes_by_type[inference::GgmlTypeName(t.type)] += t.n_bytes;
+    }
+    uint64_t most = 0;
+    for (const auto& [type, bytes] : bytes_by_type) {
+      if (bytes > most) {
+        most = bytes;
+        s.quantization = type;
+      }
+    }
   }
   return s;
 }

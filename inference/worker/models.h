@@ -53,6 +53,8 @@ struct ModelSnapshot {
   std::string backend;
   int context_length = 0;
   uint64_t file_size = 0;
+  uint64_t parameters = 0;      // weights in the file
+  std::string quantization;     // tensor type holding most of the weight bytes
 };
 
 // One configured model. Thread-safe.

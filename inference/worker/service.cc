@@ -240,6 +240,8 @@ grpc::Status InferenceServiceImpl::ListModels(grpc::ServerContext*, const v1::Li
     info->set_path(m.entry.path);
     info->set_architecture(m.architecture);
     info->set_file_size_bytes(m.file_size);
+    info->set_parameters(m.parameters);
+    info->set_quantization(m.quantization);
     info->set_sha256(m.sha256);
     info->set_context_length(static_cast<uint32_t>(m.context_length));
     info->set_backend(m.backend);

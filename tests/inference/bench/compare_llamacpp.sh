@@ -41,7 +41,7 @@ for t in $types; do
   model="$models/tinyllama-synth-$t.gguf"
   if [[ ! -f "$model" ]]; then
     echo "writing $model"
-    "$synth" --preset tinyllama-1.1b --type "$t" --out "$model" \
+    "$synth" --preset tinyllama-1.1b --type "${t^^}" --out "$model" \
       --vocab "$root/tests/data/vocab/ggml-vocab-llama-spm.gguf"
   fi
   echo "=== TinyLlama-1.1B shapes, $t ($(du -m "$model" | cut -f1) MiB) ==="
