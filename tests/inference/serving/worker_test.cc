@@ -283,21 +283,21 @@ TEST_F(WorkerTest, FullWorkerRefusesWithResourceExhausted) {
 TEST_F(WorkerTest, ClientCancelStopsTheSequenceWithinAStep) {
   Start({Entry()});
   const auto cases = LoadCases();
+  // Hold every step from the start, so the sequence cannot finish its 64
+  // tokens before the cancel however the threads are scheduled.
+  gate_->Close();
+  const int before = gate_->arrivals();
   grpc::ClientContext ctx;
   // A continuation known to run 64 tokens without EOS.
   auto reader = stub_->Generate(&ctx, IdsRequest(cases[0].prompt, 64));
-  v1::GenerateEvent ev;
-  ASSERT_TRUE(reader->Read(&ev));
-  EXPECT_TRUE(ev.has_started());
-  gate_->Close();  // hold the next step
-  const int before = gate_->arrivals();
-  gate_->WaitForArrivals(before + 1);
+  gate_->WaitForArrivals(before + 1);  // the sequence's step is in flight, held
   ctx.TryCancel();
   // The handler notices the cancelled call and aborts the sequence while
   // the step is still held: nothing of it is left when the step finishes.
   while (engine()->Stats().running + engine()->Stats().waiting > 0) std::this_thread::yield();
   const int held_step = gate_->arrivals();
   gate_->Open();
+  v1::GenerateEvent ev;
   while (reader->Read(&ev)) {}
   EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
   EXPECT_EQ(gate_->arrivals(), held_step);  // no further step ran for it
