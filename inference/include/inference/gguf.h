@@ -106,6 +106,10 @@ struct GgufTensor {
   uint64_t n_bytes;     // exact size of the data
   const uint8_t* data;  // points into the mapping; valid while the file lives
   uint64_t n_elements;
+  // True when `data` lies in the file's read-only private mapping (Open), false for FromBuffer.
+  // A backend that keeps its own copy may then drop the pages with madvise(MADV_DONTNEED): a
+  // later read faults them in again from the file, so the bytes never change.
+  bool mapped = false;
 };
 
 class GgufFile {

@@ -457,6 +457,7 @@ Status GgufFile::Parse() {
                                   std::to_string(data_offset_) + ")");
     }
     t.data = base_ + start;
+    t.mapped = map_ != nullptr;
   }
   // No two tensors may share bytes.
   std::vector<const GgufTensor*> order;

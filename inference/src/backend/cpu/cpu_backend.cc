@@ -1,4 +1,7 @@
 // The CPU backend: ops run synchronously on a thread pool with the kernels of kernels.h.
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -42,14 +45,29 @@ class CpuBuffer final : public DeviceBuffer {
 
 class CpuWeight final : public BackendWeight {
  public:
-  const uint8_t* data = nullptr;  // in the memory-mapped file
+  const uint8_t* data = nullptr;  // in the memory-mapped file (not to be read when repacked)
   size_t row_bytes = 0;
   size_t mat_bytes = 0;
   TypeTraits traits{};
   bool has_traits = false;
+  // Q8_0 / Q4_0 matrices: an owned copy in row groups (kernels.h), n_mats x packed_mat_bytes.
+  std::unique_ptr<void, FreeDeleter> packed;
+  size_t packed_mat_bytes = 0;
+  int64_t groups = 0;  // row groups per matrix
 
   const uint8_t* Row(int64_t mat, int64_t row) const {
     return data + mat * mat_bytes + row * row_bytes;
+  }
+  const uint8_t* Packed(int64_t mat) const {
+    return static_cast<const uint8_t*>(packed.get()) + mat * packed_mat_bytes;
+  }
+  // Row `row` of matrix `mat` as floats, whatever the storage.
+  void DequantizeRow(int64_t mat, int64_t row, float* out) const {
+    if (packed) {
+      cpu::DequantizeRepackedRow(type, Packed(mat), cols, row, out);
+    } else {
+      cpu::DequantizeRow(type, Row(mat, row), cols, out);
+    }
   }
 };
 
@@ -105,6 +123,7 @@ class CpuBackend final : public Backend {
     if (w->cols % w->traits.block != 0) {
       return common::InvalidArgumentError("tensor '" + t.name + "': row length not a multiple of the block");
     }
+    if (t.dims.size() >= 2 && cpu::IsRepackedType(t.type)) RETURN_IF_ERROR(Repack(t, w.get()));
     return std::unique_ptr<BackendWeight>(std::move(w));
   }
 
@@ -222,7 +241,7 @@ class CpuBackend final : public Backend {
     For(out.rows, 16, double(out.rows) * w.cols, [&](int64_t b, int64_t e, int) {
       for (int64_t r = b; r < e; ++r) {
         const int32_t tok = std::clamp<int32_t>(tokens_[r], 0, static_cast<int32_t>(w.rows - 1));
-        cpu::DequantizeRow(w.type, w.Row(0, tok), w.cols, out.data + r * out.stride);
+        w.DequantizeRow(0, tok, out.data + r * out.stride);
       }
     });
   }
@@ -242,9 +261,7 @@ class CpuBackend final : public Backend {
     const CpuWeight& w = AsCpu(weight);
     if (w.traits.act == cpu::ActivationFormat::kF32) return MatMul(weight, x, y);
     std::vector<float> rows(static_cast<size_t>(w.rows) * w.cols);
-    for (int64_t r = 0; r < w.rows; ++r) {
-      cpu::DequantizeRow(w.type, w.Row(0, r), w.cols, rows.data() + r * w.cols);
-    }
+    for (int64_t r = 0; r < w.rows; ++r) w.DequantizeRow(0, r, rows.data() + r * w.cols);
     For(x.rows, 1, double(x.rows) * w.rows * w.cols, [&](int64_t b, int64_t e, int) {
       for (int64_t t = b; t < e; ++t) {
         for (int64_t r = 0; r < w.rows; ++r) {
@@ -517,6 +534,36 @@ class CpuBackend final : public Backend {
     }
   }
 
+  // Rewrites a Q8_0 / Q4_0 matrix (or expert stack) in row groups, then lets the kernel drop the
+  // file pages of the original bytes (madvise on the page-aligned interior of the tensor), so
+  // resident memory holds one copy.
+  Status Repack(const GgufTensor& t, CpuWeight* w) {
+    w->groups = (w->rows + cpu::kRowGroup - 1) / cpu::kRowGroup;
+    w->packed_mat_bytes = cpu::RepackedMatrixBytes(t.type, w->rows, w->cols);
+    w->packed.reset(AlignedAlloc(w->packed_mat_bytes * static_cast<size_t>(w->n_mats)));
+    if (!w->packed) {
+      return common::ResourceExhaustedError("tensor '" + t.name + "': cannot allocate " +
+                                            std::to_string(w->packed_mat_bytes * w->n_mats) +
+                                            " bytes for its repacked copy");
+    }
+    const int64_t total = w->groups * w->n_mats;
+    uint8_t* dst = static_cast<uint8_t*>(w->packed.get());
+    For(total, 8, double(w->mat_bytes) * w->n_mats, [&](int64_t b, int64_t e, int) {
+      for (int64_t i = b; i < e; ++i) {
+        const int64_t mat = i / w->groups, g = i % w->groups;
+        cpu::RepackGroups(t.type, w->Row(mat, 0), w->rows, w->cols, g, g + 1,
+                          dst + mat * w->packed_mat_bytes);
+      }
+    });
+    if (t.mapped) {
+      const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+      const uintptr_t begin = (reinterpret_cast<uintptr_t>(t.data) + page - 1) / page * page;
+      const uintptr_t end = (reinterpret_cast<uintptr_t>(t.data) + t.n_bytes) / page * page;
+      if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+    }
+    return common::OkStatus();
+  }
+
   static size_t ElementBytes(KvCacheType t) {
     return t == KvCacheType::kF16 ? sizeof(uint16_t) : sizeof(float);
   }
@@ -555,6 +602,7 @@ class CpuBackend final : public Backend {
                                 act + i * act_stride);
       }
     });
+    if (w.packed) return MatMulPacked(w, mat, act, act_stride, n, y, out_rows);
     // Split the output units across threads; each chunk walks all tokens in tiles of
     // kMaxDotCols so a weight row is read once per tile, and the chunk stays in cache.
     const int64_t rows = w.rows;
@@ -570,6 +618,53 @@ class CpuBackend final : public Backend {
         }
       }
     });
+  }
+
+  // The product with a repacked matrix. Work items are (column tile, run of row groups): a tile
+  // of activation columns small enough to stay in L2 is multiplied by every group, each group's
+  // weights read once per kMaxGroupCols columns (the group, some tens of KB, stays in L1/L2
+  // across the tile). Threads take items dynamically, so a descheduled worker delays one item.
+  void MatMulPacked(const CpuWeight& w, int64_t mat, const uint8_t* act, size_t act_stride,
+                    int64_t n, TensorView y, const std::vector<int64_t>& out_rows) {
+    const cpu::GroupDotFn dot =
+        w.type == GgmlType::kQ8_0 ? kernels_.group_dot_q8_0 : kernels_.group_dot_q4_0;
+    const int64_t nb = w.cols / cpu::kQK;
+    const size_t gbb = cpu::GroupBlockBytes(w.type);
+    const uint8_t* base = w.Packed(mat);
+    constexpr size_t kTileBytes = 384 << 10;
+    int64_t tile = static_cast<int64_t>(kTileBytes / act_stride) / cpu::kMaxGroupCols *
+                   cpu::kMaxGroupCols;
+    tile = std::clamp<int64_t>(tile, cpu::kMaxGroupCols, 256);
+    tile = std::min(tile, n);
+    const int64_t n_tiles = (n + tile - 1) / tile;
+    const int64_t threads = pool_.size();
+    // Enough runs per tile for dynamic balance; small runs for decode-sized products.
+    const int64_t run = std::max<int64_t>(1, w.groups / (threads * (n_tiles > 1 ? 4 : 8)));
+    const int64_t n_runs = (w.groups + run - 1) / run;
+    const int64_t rows = w.rows;
+    For(n_tiles * n_runs, 1, double(w.groups) * cpu::kRowGroup * w.cols * n,
+        [&](int64_t ib, int64_t ie, int) {
+          alignas(64) float out[cpu::kRowGroup * cpu::kMaxGroupCols];
+          for (int64_t item = ib; item < ie; ++item) {
+            const int64_t t0 = (item / n_runs) * tile;
+            const int64_t t1 = std::min(n, t0 + tile);
+            const int64_t g0 = (item % n_runs) * run;
+            const int64_t g1 = std::min(w.groups, g0 + run);
+            for (int64_t g = g0; g < g1; ++g) {
+              const uint8_t* gp = base + static_cast<size_t>(g) * nb * gbb;
+              const int64_t r0 = g * cpu::kRowGroup;
+              const int nr = static_cast<int>(std::min<int64_t>(cpu::kRowGroup, rows - r0));
+              for (int64_t c0 = t0; c0 < t1; c0 += cpu::kMaxGroupCols) {
+                const int nc = static_cast<int>(std::min<int64_t>(cpu::kMaxGroupCols, t1 - c0));
+                dot(nb, gp, act + c0 * act_stride, act_stride, nc, out);
+                for (int j = 0; j < nc; ++j) {
+                  std::memcpy(y.data + out_rows[c0 + j] * y.stride + r0, out + j * cpu::kRowGroup,
+                              nr * sizeof(float));
+                }
+              }
+            }
+          }
+        });
   }
 
   // Constant after construction.

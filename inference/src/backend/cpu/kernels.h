@@ -17,6 +17,40 @@ namespace inference::cpu {
 
 constexpr int kMaxDotCols = 4;
 
+// --- Repacked Q8_0 / Q4_0 matrices ------------------------------------------------------------
+// At upload, Q8_0 and Q4_0 matrices are rewritten with kRowGroup rows interleaved (the last group
+// zero-padded: scale 0, so padded rows compute 0). Per group, per block of 32 inputs, a "group
+// block" of:
+//   uint16_t d[kRowGroup]          the rows' f16 scales
+//   Q8_0: 8 chunks k, each kRowGroup x 4 bytes: row r's qs[4k..4k+3] at 64k + 4r
+//   Q4_0: 4 chunks k, each kRowGroup x 4 bytes: row r's packed qs[4k..4k+3] at 64k + 4r
+//         (low nibbles = inputs 4k..4k+3, high nibbles = inputs 16+4k..16+4k+3)
+// so one 512-bit load holds 4 bytes of each of 16 rows: a broadcast of 4 activation bytes and one
+// vpdpbusd give 16 row partial sums, and after the block the 16 lanes ARE the 16 row dot products
+// (no horizontal sums). The bytes per group block equal kRowGroup file blocks: no extra memory.
+constexpr int kRowGroup = 16;
+constexpr int kMaxGroupCols = 8;  // activation columns per micro-kernel call
+constexpr size_t kGroupBlockBytesQ8_0 = 2 * kRowGroup + kRowGroup * kQK;      // 544
+constexpr size_t kGroupBlockBytesQ4_0 = 2 * kRowGroup + kRowGroup * kQK / 2;  // 288
+
+// out[j * kRowGroup + r] = dot(row r of the group, activation row x + j * x_stride_bytes) for
+// r < kRowGroup and j < nx (1..kMaxGroupCols); nb = blocks per row; x holds ActQ8_0 blocks.
+using GroupDotFn = void (*)(int64_t nb, const uint8_t* group, const void* x,
+                            size_t x_stride_bytes, int nx, float* out);
+
+// True for the types that are repacked (Q8_0, Q4_0).
+bool IsRepackedType(GgmlType type);
+size_t GroupBlockBytes(GgmlType type);  // 0 for other types
+// Bytes of one repacked matrix of `rows` x `cols` (rows rounded up to kRowGroup).
+size_t RepackedMatrixBytes(GgmlType type, int64_t rows, int64_t cols);
+// Repacks row groups [g_begin, g_end) of one matrix: src = rows x row_bytes in the file layout,
+// dst = the start of the repacked matrix.
+void RepackGroups(GgmlType type, const uint8_t* src, int64_t rows, int64_t cols, int64_t g_begin,
+                  int64_t g_end, uint8_t* dst);
+// Row `row` of a repacked matrix as floats (embedding lookups, MatMulExact).
+void DequantizeRepackedRow(GgmlType type, const uint8_t* mat, int64_t cols, int64_t row,
+                           float* dst);
+
 enum class ActivationFormat { kF32, kQ8_0, kQ8_K };
 
 // out[j] = dot(weight row w, activation row x + j * x_stride_bytes) for j < nx (1..kMaxDotCols).
@@ -36,6 +70,8 @@ struct Kernels {
   DotFn dot_q4_k;
   DotFn dot_q5_k;
   DotFn dot_q6_k;
+  GroupDotFn group_dot_q8_0;  // repacked matrices (see above)
+  GroupDotFn group_dot_q4_0;
   float (*dot_ff)(const float* a, const float* b, int64_t n);
   void (*axpy)(float a, const float* x, float* y, int64_t n);  // y += a * x
   // F16 KV cache: y += a * x (x in half), float -> half (round to nearest even).
