@@ -350,55 +350,79 @@ class CpuBackend final : public Backend {
         std::memcpy(vd, v.data + r * v.stride, vw * sizeof(float));
       }
     }
-    // 2. Attend: one task per (row, head); softmax over the sequence's positions 0..pos.
+    // 2. Attend. One task per (sequence, kv head, tile of rows): the keys and values the tile
+    //    needs are expanded to float once (keys transposed), then for each row the heads that
+    //    share the kv head are done together: scores as a small GEMM, softmax, values as another.
     const int group = p.n_head / p.n_head_kv;
-    const int64_t tasks = q.rows * p.n_head;
     const size_t esize = ElementBytes(kv_type_);
     const size_t k_off = static_cast<size_t>(p.head_dim_k) * esize;  // per kv head
     const size_t v_off = kv_k_width_ * esize;
     const size_t v_head = static_cast<size_t>(p.head_dim_v) * esize;
-    const double attn_work = double(tasks) * (positions_.empty() ? 1 : positions_.back() + 1) *
+    const int dk = p.head_dim_k, dv = p.head_dim_v;
+    constexpr int kRowTile = 16;
+    attn_tasks_.clear();
+    for (size_t si = 0; si < seqs_.size(); ++si) {
+      const SeqInfo& s = seqs_[si];
+      // Last tiles (most positions) first, for balance.
+      for (int t0 = (s.n_tokens - 1) / kRowTile * kRowTile; t0 >= 0; t0 -= kRowTile) {
+        for (int hk = 0; hk < p.n_head_kv; ++hk) {
+          attn_tasks_.push_back({static_cast<int>(si), hk, s.first_row + t0,
+                                 s.first_row + std::min(s.n_tokens, t0 + kRowTile)});
+        }
+      }
+    }
+    const double attn_work = double(q.rows) * p.n_head *
+                             (positions_.empty() ? 1 : positions_.back() + 1) *
                              (p.head_dim_k + p.head_dim_v);
-    For(tasks, 4, attn_work, [&](int64_t b, int64_t e, int thread) {
+    const int64_t n_tasks = static_cast<int64_t>(attn_tasks_.size());
+    For(n_tasks, 1, attn_work, [&](int64_t b, int64_t e, int thread) {
       for (int64_t t = b; t < e; ++t) {
-        const int64_t r = t / p.n_head;
-        const int h = static_cast<int>(t % p.n_head);
-        const int hk = h / group;
-        const SeqInfo& s = seqs_[row_seq_[r]];
-        const int n_pos = positions_[r] + 1;
-        float* scores = reinterpret_cast<float*>(
-            thread_scratch_[thread].Get(sizeof(float) * (n_pos + p.head_dim_v)));
-        float* acc = scores + n_pos;
-        const float* qh = q.data + r * q.stride + h * p.head_dim_k;
-        float max_score = -std::numeric_limits<float>::infinity();
+        const AttnTask& task = attn_tasks_[t];
+        const SeqInfo& s = seqs_[task.seq];
+        const int n_pos = positions_[task.r1 - 1] + 1;
+        const int n_pad = (n_pos + cpu::kAttnTile - 1) / cpu::kAttnTile * cpu::kAttnTile;
+        float* kt = reinterpret_cast<float*>(thread_scratch_[thread].Get(
+            sizeof(float) * (static_cast<size_t>(dk) * n_pad + static_cast<size_t>(n_pad) * dv +
+                             static_cast<size_t>(group) * n_pad + dk)));
+        float* vv = kt + static_cast<size_t>(dk) * n_pad;
+        float* sc = vv + static_cast<size_t>(n_pad) * dv;
+        float* tmp = sc + static_cast<size_t>(group) * n_pad;
         for (int j = 0; j < n_pos; ++j) {
-          const uint8_t* kr = KvRow(p.layer, s, j) + hk * k_off;
-          float dot;
+          const uint8_t* kr = KvRow(p.layer, s, j) + task.hk * k_off;
+          const uint8_t* vr = KvRow(p.layer, s, j) + v_off + task.hk * v_head;
           if (f16) {
-            kernels_.dot_f16(p.head_dim_k, kr, qh, 0, 1, &dot);
+            kernels_.from_f16(reinterpret_cast<const uint16_t*>(kr), tmp, dk);
+            kernels_.from_f16(reinterpret_cast<const uint16_t*>(vr), vv + j * dv, dv);
           } else {
-            dot = kernels_.dot_ff(qh, reinterpret_cast<const float*>(kr), p.head_dim_k);
+            std::memcpy(tmp, kr, dk * sizeof(float));
+            std::memcpy(vv + j * dv, vr, dv * sizeof(float));
           }
-          scores[j] = dot * p.scale;
-          max_score = std::max(max_score, scores[j]);
+          for (int i = 0; i < dk; ++i) kt[i * n_pad + j] = tmp[i];
         }
-        float sum = 0.0f;
-        for (int j = 0; j < n_pos; ++j) {
-          scores[j] = std::exp(scores[j] - max_score);
-          sum += scores[j];
-        }
-        std::fill(acc, acc + p.head_dim_v, 0.0f);
-        for (int j = 0; j < n_pos; ++j) {
-          const uint8_t* vr = KvRow(p.layer, s, j) + v_off + hk * v_head;
-          if (f16) {
-            kernels_.axpy_f16(scores[j], reinterpret_cast<const uint16_t*>(vr), acc, p.head_dim_v);
-          } else {
-            kernels_.axpy(scores[j], reinterpret_cast<const float*>(vr), acc, p.head_dim_v);
+        for (int i = 0; i < dk; ++i) std::fill(kt + i * n_pad + n_pos, kt + (i + 1) * n_pad, 0.0f);
+        for (int r = task.r0; r < task.r1; ++r) {
+          const int np = positions_[r] + 1;
+          const int h0 = task.hk * group;
+          kernels_.attn_scores(q.data + r * q.stride + h0 * dk, dk, group, kt, n_pad, dk, np, sc,
+                               n_pad);
+          for (int g = 0; g < group; ++g) {
+            float* sg = sc + g * n_pad;
+            float max_score = -std::numeric_limits<float>::infinity();
+            for (int j = 0; j < np; ++j) {
+              sg[j] *= p.scale;
+              max_score = std::max(max_score, sg[j]);
+            }
+            float sum = 0.0f;
+            for (int j = 0; j < np; ++j) {
+              sg[j] = std::exp(sg[j] - max_score);
+              sum += sg[j];
+            }
+            const float inv = 1.0f / sum;
+            for (int j = 0; j < np; ++j) sg[j] *= inv;
           }
+          kernels_.attn_values(sc, n_pad, group, vv, dv, np, dv,
+                               out.data + r * out.stride + h0 * dv, dv);
         }
-        float* o = out.data + r * out.stride + h * p.head_dim_v;
-        const float inv = 1.0f / sum;
-        for (int i = 0; i < p.head_dim_v; ++i) o[i] = acc[i] * inv;
       }
     });
   }
@@ -515,6 +539,11 @@ class CpuBackend final : public Backend {
   }
 
  private:
+  struct AttnTask {
+    int seq;
+    int hk;      // kv head
+    int r0, r1;  // step rows [r0, r1) of the sequence
+  };
   struct SeqInfo {
     int32_t first_row;
     int32_t n_tokens;
@@ -688,6 +717,7 @@ class CpuBackend final : public Backend {
   std::vector<int32_t> tables_;
   std::vector<int32_t> logit_rows_;
 
+  std::vector<AttnTask> attn_tasks_;
   Scratch act_scratch_;
   std::vector<Scratch> thread_scratch_;
 };

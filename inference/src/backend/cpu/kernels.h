@@ -77,7 +77,18 @@ struct Kernels {
   // F16 KV cache: y += a * x (x in half), float -> half (round to nearest even).
   void (*axpy_f16)(float a, const uint16_t* x, float* y, int64_t n);
   void (*to_f16)(const float* x, uint16_t* y, int64_t n);
+  void (*from_f16)(const uint16_t* x, float* y, int64_t n);
+  // Attention over float tiles (plain loops shaped for the compiler's vectorizer):
+  // s[g * ss + j] = sum_{i < d} q[g * qs + i] * kt[i * kts + j] for g < nq and j < n rounded up to
+  // kAttnTile (kt: keys transposed, columns up to that bound readable; s rows as long).
+  void (*attn_scores)(const float* q, size_t qs, int nq, const float* kt, size_t kts, int d,
+                      int64_t n, float* s, size_t ss);
+  // o[g * os + c] = sum_{j < n} p[g * ps + j] * v[j * vs + c] for g < nq and c < dv.
+  void (*attn_values)(const float* p, size_t ps, int nq, const float* v, size_t vs, int64_t n,
+                      int dv, float* o, size_t os);
 };
+
+constexpr int kAttnTile = 16;
 
 const Kernels& GenericKernels();
 // nullptr when the processor lacks the instruction set (or the compiler could not build it).
