@@ -91,7 +91,7 @@ int Run(int argc, char** argv) {
   };
 
   // Prefill: the whole prompt as one chunk of sequence 0.
-  double prefill_tps = 0.0, prefill_cpu = 0.0, decode_cpu = 0.0;
+  double prefill_tps = 0.0, prefill_cpu = 0.0, decode_cpu = 0.0, batch_cpu = 0.0;
   if (prompt > 0) {
     inference::ForwardBatch b;
     b.sequences.push_back({std::span<const int32_t>(tokens.data(), prompt), 0, tables[0], true});
@@ -117,7 +117,7 @@ int Run(int argc, char** argv) {
       }
       check(model.Forward(b, &logits));
     }
-    if (n_seqs == 1) decode_cpu = CpuSeconds() - c0;
+    (n_seqs == 1 ? decode_cpu : batch_cpu) = CpuSeconds() - c0;
     return static_cast<double>(decode) * n_seqs / Seconds(t0, Clock::now());
   };
   const double decode_tps = decode > 0 ? decode_run(1) : 0.0;
@@ -133,10 +133,12 @@ int Run(int argc, char** argv) {
   std::printf("backend          %s\n", model.backend_name().c_str());
   std::printf("load             %.2f s\n", load_s);
   std::printf("prefill %-4d     %.2f tok/s (%.1f CPU s)\n", prompt, prefill_tps, prefill_cpu);
-  std::printf("decode x1        %.2f tok/s (%.2f CPU s per token)\n", decode_tps,
+  std::printf("decode x1        %.2f tok/s (%.3f CPU s per token)\n", decode_tps,
               decode > 0 ? decode_cpu / decode : 0.0);
-  std::printf("decode x%-3d      %.2f tok/s total (%.2fx single)\n", batch, batch_tps,
-              decode_tps > 0 ? batch_tps / decode_tps : 0.0);
+  std::printf("decode x%-3d      %.2f tok/s total (%.2fx single; %.3f CPU s per step = %.2fx "
+              "the single step)\n",
+              batch, batch_tps, decode_tps > 0 ? batch_tps / decode_tps : 0.0,
+              decode > 0 ? batch_cpu / decode : 0.0, decode_cpu > 0 ? batch_cpu / decode_cpu : 0.0);
   std::printf("peak rss         %.1f MiB (file %.1f MiB + kv used %.1f MiB = %.1f MiB, ratio %.3f)\n",
               rss_mb, file_mb, kv_mb, file_mb + kv_mb, rss_mb / (file_mb + kv_mb));
   std::printf("{\"engine\":\"ours\",\"prefill_tps\":%.3f,\"decode_tps\":%.3f,\"batch\":%d,"

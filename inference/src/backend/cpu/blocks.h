@@ -16,6 +16,8 @@ constexpr int kQKK = kQK_K;  // elements per super-block of the K-quants
 struct ActQ8_0 {  // a block of 32 activations: x = q * d
   float d;
   int32_t sum;          // sum of qs
+  int32_t neg8_sum;     // -8 * sum and -128 * sum: the starting value of the repacked kernels'
+  int32_t neg128_sum;   // integer accumulators (broadcast straight from memory)
   int8_t qs[kQK];
   // Per group of 4 consecutive qs (the 8 int32 lanes of a 256-bit dot product): -8 * sum and
   // -128 * sum. They start the integer accumulator of the Q4_0 dot (weights stored as value + 8)
