@@ -1,5 +1,6 @@
 // Pieces shared by the architectures: configuration, weight loading, scratch activations, the
 // dense FFN and the output head.
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -58,12 +59,22 @@ Status LoadFfn(WeightLoader& l, int il, int n_embd, int n_ff, const std::string&
 Status DenseFfn(Backend& b, Activations& act, const FfnWeights& w, TensorView xn, TensorView out) {
   Activations::Scope scope(act);
   const int64_t n = xn.rows;
-  ASSIGN_OR_RETURN(TensorView gate, act.Take(n, w.gate->rows));  // [n, n_ff]
-  ASSIGN_OR_RETURN(TensorView up, act.Take(n, w.up->rows));      // [n, n_ff]
-  b.MatMul(*w.gate, xn, gate);
-  b.MatMul(*w.up, xn, up);
-  b.SiluMul(gate, up, gate);
-  b.MatMul(*w.down, gate, out);                                  // [n, n_embd]
+  // A long prompt chunk goes through in slices of kFfnRows rows: the two [rows, n_ff]
+  // intermediates are the largest activations of a step, and slicing keeps them (and resident
+  // memory) small; re-reading the weights per slice costs little next to that many rows' products.
+  constexpr int64_t kFfnRows = 128;
+  const int64_t slice = std::min(n, kFfnRows);
+  ASSIGN_OR_RETURN(TensorView gate_buf, act.Take(slice, w.gate->rows));  // [slice, n_ff]
+  ASSIGN_OR_RETURN(TensorView up_buf, act.Take(slice, w.up->rows));      // [slice, n_ff]
+  for (int64_t r0 = 0; r0 < n; r0 += slice) {
+    const int64_t m = std::min(slice, n - r0);
+    const TensorView gate = gate_buf.Rows(0, m), up = up_buf.Rows(0, m);
+    const TensorView x = xn.Rows(r0, m);
+    b.MatMul(*w.gate, x, gate);
+    b.MatMul(*w.up, x, up);
+    b.SiluMul(gate, up, gate);
+    b.MatMul(*w.down, gate, out.Rows(r0, m));                          // [m, n_embd]
+  }
   return common::OkStatus();
 }
 
