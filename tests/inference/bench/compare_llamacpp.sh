@@ -56,8 +56,14 @@ import json, sys
 a, b = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 def r(k):
     return a[k] / b[k] if b.get(k) else float("nan")
+def per(x, k1, k2):
+    return x[k1] / x[k2] if x.get(k2) else float("nan")
+base = a["file_mib"] + a["kv_mib"]
 print(f"ratio ours/llama.cpp: prefill {r('prefill_tps'):.2f}x  decode {r('decode_tps'):.2f}x  "
-      f"batched decode {r('batch_decode_tps'):.2f}x; ours batched/single "
-      f"{a['batch_decode_tps'] / a['decode_tps']:.2f}x")
+      f"batched decode {r('batch_decode_tps'):.2f}x")
+print(f"x{a['batch']} total / x1: ours {per(a, 'batch_decode_tps', 'decode_tps'):.2f}x  "
+      f"llama.cpp {per(b, 'batch_decode_tps', 'decode_tps'):.2f}x")
+print(f"peak rss / (file + kv used {base:.1f} MiB): ours {a['peak_rss_mib'] / base:.3f}  "
+      f"llama.cpp {b['peak_rss_mib'] / base:.3f} (its process includes Node.js)")
 PY
 done

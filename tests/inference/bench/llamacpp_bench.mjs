@@ -64,7 +64,8 @@ const rssMib = process.resourceUsage().maxRSS / 1024;
 
 console.log(`prefill ${prompt}      ${prefillTps.toFixed(2)} tok/s (${prefillCpu.toFixed(1)} CPU s)`);
 console.log(`decode x1        ${decodeTps.toFixed(2)} tok/s (${(decodeCpu / decode).toFixed(2)} CPU s per token)`);
-console.log(`decode x${batch}        ${batchTps.toFixed(2)} tok/s total`);
+console.log(`decode x${batch}        ${batchTps.toFixed(2)} tok/s total (${(batchTps / decodeTps).toFixed(2)}x single)`);
+console.log(`peak rss         ${rssMib.toFixed(1)} MiB (node process, includes the Node.js runtime)`);
 console.log(JSON.stringify({engine: "llama.cpp", prefill_tps: prefillTps, decode_tps: decodeTps,
                             batch, batch_decode_tps: batchTps, peak_rss_mib: rssMib}));
 await model.dispose();

@@ -660,7 +660,7 @@ class CpuBackend final : public Backend {
     const int64_t nb = w.cols / cpu::kQK;
     const size_t gbb = cpu::GroupBlockBytes(w.type);
     const uint8_t* base = w.Packed(mat);
-    constexpr size_t kTileBytes = 640 << 10;  // of the 1 MiB L2, beside one weight group
+    constexpr size_t kTileBytes = 384 << 10;  // well inside a 1 MiB L2, beside one weight group
     int64_t tile = static_cast<int64_t>(kTileBytes / act_stride) / cpu::kMaxGroupCols *
                    cpu::kMaxGroupCols;
     tile = std::clamp<int64_t>(tile, cpu::kMaxGroupCols, 256);
