@@ -34,3 +34,9 @@ assistant_add_test(engine_repack_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/engine/repack_test.cc
   LIBS inference)
 target_include_directories(engine_repack_test PRIVATE ${_engine_src})
+
+# Micro-kernel throughput (built, not a test).
+add_executable(kernel-bench ${CMAKE_CURRENT_LIST_DIR}/bench/kernel_bench.cc)
+target_link_libraries(kernel-bench PRIVATE inference)
+target_include_directories(kernel-bench PRIVATE ${_engine_src})
+assistant_target_warnings(kernel-bench)
