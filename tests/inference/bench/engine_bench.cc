@@ -135,7 +135,7 @@ int Run(int argc, char** argv) {
   std::printf("prefill %-4d     %.2f tok/s (%.1f CPU s)\n", prompt, prefill_tps, prefill_cpu);
   std::printf("decode x1        %.2f tok/s (%.3f CPU s per token)\n", decode_tps,
               decode > 0 ? decode_cpu / decode : 0.0);
-  std::printf("decode x%-3d      %.2f tok/s total (%.2fx single; %.3f CPU s per step = %.2fx "
+  if (batch > 1) std::printf("decode x%-3d      %.2f tok/s total (%.2fx single; %.3f CPU s per step = %.2fx "
               "the single step)\n",
               batch, batch_tps, decode_tps > 0 ? batch_tps / decode_tps : 0.0,
               decode > 0 ? batch_cpu / decode : 0.0, decode_cpu > 0 ? batch_cpu / decode_cpu : 0.0);

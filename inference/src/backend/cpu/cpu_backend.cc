@@ -79,8 +79,10 @@ struct Scratch {
   size_t size = 0;
   uint8_t* Get(size_t bytes) {
     if (bytes > size) {
-      mem.reset(AlignedAlloc(bytes));
-      size = bytes;
+      // Geometric growth: a decode step's attention scratch grows with every 16 positions.
+      const size_t grown = std::max(bytes, size + size / 2);
+      mem.reset(AlignedAlloc(grown));
+      size = grown;
     }
     return static_cast<uint8_t*>(mem.get());
   }
