@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
   std::mt19937 rng(1);
   std::normal_distribution<float> dist;
   for (GgmlType type : {GgmlType::kQ8_0, GgmlType::kQ4_0}) {
-    for (int64_t rows : {int64_t{64}, int64_t{16384}}) {  // in cache / streaming
+    for (int64_t rows : {int64_t{64}, int64_t{65536}}) {  // in cache / streaming (> L3)
       const size_t row_bytes = *inference::GgmlRowBytes(type, cols);
       std::vector<uint8_t> w(row_bytes * rows);
       std::vector<float> f(cols);
