@@ -13,17 +13,15 @@ namespace inference::cpu {
 constexpr int kQK = kQK8_0;  // elements per block of Q4_0 / Q8_0
 constexpr int kQKK = kQK_K;  // elements per super-block of the K-quants
 
-struct ActQ8_0 {  // a block of 32 activations: x = q * d
+struct ActQ8_0 {  // a block of 32 activations: x = q * d (48 bytes)
   float d;
   int32_t sum;          // sum of qs
-  int32_t neg8_sum;     // -8 * sum and -128 * sum: the starting value of the repacked kernels'
-  int32_t neg128_sum;   // integer accumulators (broadcast straight from memory)
+  // -8 * sum and -128 * sum: the starting value of the integer accumulators of the Q4_0 dot
+  // (weights stored as value + 8) and of the VNNI Q8_0 dot (weights made unsigned as
+  // value + 128), so the integer block sums come out exact with no scalar correction.
+  int32_t neg8_sum;
+  int32_t neg128_sum;
   int8_t qs[kQK];
-  // Per group of 4 consecutive qs (the 8 int32 lanes of a 256-bit dot product): -8 * sum and
-  // -128 * sum. They start the integer accumulator of the Q4_0 dot (weights stored as value + 8)
-  // and of the VNNI Q8_0 dot (weights made unsigned as value + 128), so no scalar correction.
-  int32_t neg8[8];
-  int32_t neg128[8];
 };
 struct ActQ8_K {  // a super-block of 256 activations
   float d;
