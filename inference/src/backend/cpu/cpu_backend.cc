@@ -657,6 +657,7 @@ class CpuBackend final : public Backend {
   // across the tile). Threads take items dynamically, so a descheduled worker delays one item.
   void MatMulPacked(const CpuWeight& w, int64_t mat, const uint8_t* act, size_t act_stride,
                     int64_t n, TensorView y, const std::vector<int64_t>& out_rows) {
+    if (n <= 0) return;
     const cpu::GroupDotFn dot =
         w.type == GgmlType::kQ8_0 ? kernels_.group_dot_q8_0 : kernels_.group_dot_q4_0;
     const int64_t nb = w.cols / cpu::kQK;
