@@ -84,6 +84,25 @@ int main(int argc, char** argv) {
           std::printf("  C=%d %7.1f GMAC/s", c, macs / used * 1e-9);
           if (sink == 12345.678) std::printf("!");
         }
+        // The per-row kernel on the file layout, one column (what decode used before repacking).
+        {
+          const DotFn row_dot = type == GgmlType::kQ8_0 ? k->dot_q8_0 : k->dot_q4_0;
+          double sink = 0.0;
+          int64_t passes = 0;
+          const double c0 = CpuSeconds();
+          double used = 0.0;
+          do {
+            for (int64_t r = 0; r < rows; ++r) {
+              float o;
+              row_dot(cols, w.data() + r * row_bytes, x.data(), act, 1, &o);
+              sink += o;
+            }
+            ++passes;
+            used = CpuSeconds() - c0;
+          } while (used < seconds);
+          std::printf("  | per-row C=1 %6.1f", double(passes) * rows * cols / used * 1e-9);
+          if (sink == 12345.678) std::printf("!");
+        }
         std::printf("\n");
       }
     }
