@@ -2,7 +2,9 @@
 # cmake/ProjectOptions.cmake); otherwise CreateCudaBackend() answers UNAVAILABLE
 # and the engine runs on the CPU. Device memory planning is host code, built
 # and tested everywhere.
-target_sources(inference PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/backend/cuda/device_plan.cc)
+target_sources(inference PRIVATE
+  ${CMAKE_CURRENT_LIST_DIR}/src/backend/cuda/device_plan.cc
+  ${CMAKE_CURRENT_LIST_DIR}/src/backend/cuda/device_sampling.cc)
 if(ASSISTANT_HAVE_CUDA)
   find_package(CUDAToolkit REQUIRED)
   # An object library of its own, so nvcc gets only its own flags.
@@ -14,7 +16,8 @@ if(ASSISTANT_HAVE_CUDA)
     ${CMAKE_CURRENT_LIST_DIR}/src/backend/cuda/rope.cu
     ${CMAKE_CURRENT_LIST_DIR}/src/backend/cuda/elementwise.cu
     ${CMAKE_CURRENT_LIST_DIR}/src/backend/cuda/embed.cu
-    ${CMAKE_CURRENT_LIST_DIR}/src/backend/cuda/moe.cu)
+    ${CMAKE_CURRENT_LIST_DIR}/src/backend/cuda/moe.cu
+    ${CMAKE_CURRENT_LIST_DIR}/src/backend/cuda/sampling.cu)
   target_include_directories(inference_cuda PRIVATE
     ${CMAKE_CURRENT_LIST_DIR}/include ${CMAKE_CURRENT_LIST_DIR}/src
     ${CMAKE_CURRENT_LIST_DIR}/../common/include)

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "inference/device_sampling.h"
 #include "inference/gguf.h"
 #include "inference/model_config.h"
 
@@ -192,6 +193,15 @@ class Backend {
                          TensorView ids, TensorView y) = 0;
   // out[t] = sum_j weights[t][j] * y[t*k + j].
   virtual void MoeCombine(TensorView y, TensorView weights, TensorView out) = 0;
+
+  // --- Sampling (inference/device_sampling.h) --------------------------------------------------
+  // True when SampleRows runs on the device, so that only token ids come back.
+  virtual bool SamplesOnDevice() const { return false; }
+  // tokens[r] (host, logits.rows entries) = the token of logit row r, or kSampleOnHost where the
+  // host must finish the row. Synchronous. The default downloads the logits and runs
+  // SampleRowsReference on the host.
+  virtual Status SampleRows(TensorView logits, std::span<const DeviceSampleRow> rows,
+                            std::span<const PenaltyEntry> penalties, int32_t* tokens);
 };
 
 struct BackendOptions {

@@ -45,6 +45,47 @@ class ModelImpl final : public Model {
   }
 
   Status Forward(const ForwardBatch& batch, std::vector<float>* logits) override {
+    logits->clear();
+    TensorView out;
+    RETURN_IF_ERROR(RunStep(batch, &out));
+    if (out.rows == 0) return backend_->Synchronize();
+    logits->resize(static_cast<size_t>(out.rows) * config_.n_vocab);
+    RETURN_IF_ERROR(backend_->Download(out, logits->data()));
+    return backend_->Synchronize();
+  }
+
+  bool samples_on_device() const override { return device_sampling_; }
+
+  // The logits stay on the backend; only token ids (and the rare rows the host must finish)
+  // come back.
+  Status ForwardSample(const ForwardBatch& batch, std::span<const DeviceSampleRow> rows,
+                       std::span<const PenaltyEntry> penalties, std::vector<int32_t>* tokens,
+                       std::vector<float>* host_rows) override {
+    host_rows->clear();
+    tokens->clear();
+    TensorView out;
+    RETURN_IF_ERROR(RunStep(batch, &out));
+    if (out.rows != static_cast<int64_t>(rows.size())) {
+      return common::InvalidArgumentError("ForwardSample: one parameter row per logit row expected");
+    }
+    if (out.rows == 0) return backend_->Synchronize();
+    tokens->resize(rows.size());
+    RETURN_IF_ERROR(backend_->SampleRows(out, rows, penalties, tokens->data()));
+    for (size_t r = 0; r < tokens->size(); ++r) {
+      if ((*tokens)[r] != kSampleOnHost) continue;
+      host_rows->resize(host_rows->size() + static_cast<size_t>(config_.n_vocab));
+      RETURN_IF_ERROR(backend_->Download(out.Rows(static_cast<int64_t>(r), 1),
+                                         host_rows->data() + host_rows->size() - config_.n_vocab));
+    }
+    return backend_->Synchronize();
+  }
+
+  void set_device_sampling(bool on) { device_sampling_ = on; }
+
+ private:
+  // Embeds the batch and runs the architecture: *out = the logits [logit rows, n_vocab] on the
+  // backend (valid until the next step).
+  Status RunStep(const ForwardBatch& batch, TensorView* out) {
     if (!kv_ready_) return common::FailedPreconditionError("AllocateKvCache was not called");
     // Lay the sequences out as consecutive rows of one activation matrix.
     tokens_.clear();
@@ -72,21 +113,17 @@ class ModelImpl final : public Model {
     step.tokens = tokens_;
     const int64_t n = static_cast<int64_t>(tokens_.size());
     const int64_t m = static_cast<int64_t>(step.logit_rows.size());
-    logits->clear();
+    *out = TensorView{};
     if (n == 0) return common::OkStatus();
     RETURN_IF_ERROR(backend_->BeginStep(step));
 
     act_.Reset();
     ASSIGN_OR_RETURN(TensorView x, act_.Take(n, config_.n_embd));         // [n, n_embd]
-    ASSIGN_OR_RETURN(TensorView out, act_.Take(m, config_.n_vocab));      // [m, n_vocab]
+    ASSIGN_OR_RETURN(*out, act_.Take(m, config_.n_vocab));                // [m, n_vocab]
     backend_->Embed(arch_->token_embd(), x);
-    RETURN_IF_ERROR(arch_->Forward(*backend_, act_, x, out));
-    logits->resize(static_cast<size_t>(m) * config_.n_vocab);
-    RETURN_IF_ERROR(backend_->Download(out, logits->data()));
-    return backend_->Synchronize();
+    return arch_->Forward(*backend_, act_, x, *out);
   }
 
- private:
   // Constant after construction.
   const KvCacheType kv_type_;
   const std::unique_ptr<GgufFile> file_;  // the mapping the CPU weights point into
@@ -98,6 +135,7 @@ class ModelImpl final : public Model {
   arch::Activations act_;
   std::vector<int32_t> tokens_;
   bool kv_ready_ = false;
+  bool device_sampling_ = false;
 };
 
 // One structured line on stderr when "auto" cannot use the GPU.
@@ -139,6 +177,9 @@ StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& gguf_path,
   } else {
     return common::InvalidArgumentError("kv_cache_type must be \"f16\" or \"f32\"");
   }
+  if (options.sampling != "auto" && options.sampling != "host" && options.sampling != "device") {
+    return common::InvalidArgumentError("sampling must be \"auto\", \"host\" or \"device\"");
+  }
   if (options.backend != "auto" && options.backend != "cpu" && options.backend != "cuda") {
     return common::InvalidArgumentError("backend must be \"auto\", \"cpu\" or \"cuda\", not '" +
                                         options.backend + "'");
@@ -165,8 +206,12 @@ StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& gguf_path,
     arch::WeightLoader loader(*file, backend.get());
     RETURN_IF_ERROR(arch->Load(loader));
   }
-  return std::unique_ptr<Model>(
-      new ModelImpl(std::move(file), std::move(config), std::move(backend), std::move(arch), kv_type));
+  const bool device_sampling =
+      options.sampling == "device" || (options.sampling == "auto" && backend->SamplesOnDevice());
+  auto model = std::make_unique<ModelImpl>(std::move(file), std::move(config), std::move(backend),
+                                           std::move(arch), kv_type);
+  model->set_device_sampling(device_sampling);
+  return std::unique_ptr<Model>(std::move(model));
 }
 
 }  // namespace inference

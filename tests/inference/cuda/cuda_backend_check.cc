@@ -18,6 +18,7 @@
 #include "common/json.h"
 #include "inference/backend.h"
 #include "inference/cuda_backend.h"
+#include "inference/device_sampling.h"
 #include "inference/gguf.h"
 #include "inference/model.h"
 #include "inference/quant.h"
@@ -90,6 +91,64 @@ void CheckMatMuls(Pair& p) {
   }
 }
 
+// Device sampling against its host reference (inference/device_sampling.h): greedy and top-k
+// rows must give the same token; rows without top-k may differ only through the order of the
+// softmax normaliser's sum (a draw within ~1e-15 of a boundary), allowed once per 1000 rows.
+void CheckSampling(Backend& gpu) {
+  for (int64_t n_vocab : {int64_t{512}, int64_t{32000}, int64_t{151936}}) {
+    const int rows = 64;
+    std::mt19937 rng(static_cast<uint32_t>(n_vocab));
+    std::vector<float> logits(static_cast<size_t>(rows * n_vocab));
+    for (int r = 0; r < rows; ++r) {
+      std::normal_distribution<float> dist(0.0f, 0.5f + 0.25f * (r % 12));
+      for (int64_t i = 0; i < n_vocab; ++i) logits[r * n_vocab + i] = dist(rng);
+      logits[r * n_vocab + 5] = logits[r * n_vocab + 9];  // ties
+    }
+    std::vector<DeviceSampleRow> params;
+    std::vector<PenaltyEntry> pen;
+    std::vector<bool> exact;
+    std::vector<int32_t> history;
+    for (int i = 0; i < 200; ++i) history.push_back(static_cast<int32_t>((i * 7919) % n_vocab));
+    for (int r = 0; r < rows; ++r) {
+      SamplingParams sp;
+      const int kind = r % 8;
+      sp.temperature = kind == 0 ? 0.0f : 0.6f + 0.1f * kind;
+      sp.top_k = kind == 2 ? 40 : kind == 3 ? 1024 : kind == 4 ? 1 : 0;
+      sp.top_p = kind == 5 ? 0.9f : kind == 6 ? 0.5f : 1.0f;
+      sp.min_p = kind == 7 ? 0.05f : 0.0f;
+      sp.repetition_penalty = r % 3 == 0 ? 1.3f : 1.0f;
+      sp.frequency_penalty = r % 5 == 0 ? 0.4f : 0.0f;
+      sp.seed = static_cast<uint64_t>(r);
+      Sampler s(sp);
+      const SamplerPlacement where = ChooseSamplerPlacement(sp, true);
+      params.push_back(MakeDeviceSampleRow(s, where, history, 10, &pen));
+      exact.push_back(where == SamplerPlacement::kDevice);
+    }
+    const std::vector<int32_t> want = SampleRowsReference(logits, n_vocab, params, pen);
+    auto buf = gpu.Allocate(logits.size() * sizeof(float));
+    if (!buf.ok()) { ++failures; return; }
+    Status up = gpu.Upload(logits.data(), logits.size() * sizeof(float), buf->get(), 0);
+    std::vector<int32_t> got(rows, -7);
+    Status st = up.ok() ? gpu.SampleRows((*buf)->View(rows, n_vocab), params, pen, got.data()) : up;
+    if (!st.ok()) {
+      std::printf("SampleRows: %s\n", st.ToString().c_str());
+      ++failures;
+      continue;
+    }
+    int exact_diff = 0, other_diff = 0, handed_back = 0;
+    for (int r = 0; r < rows; ++r) {
+      handed_back += got[r] == kSampleOnHost;
+      if (got[r] != want[r]) ++(exact[r] ? exact_diff : other_diff);
+    }
+    const bool ok = exact_diff == 0 && other_diff <= rows / 1000;
+    if (!ok) ++failures;
+    std::printf("SampleRows vocab %-7lld %d rows: %d exact-row and %d other-row differences from "
+                "the reference, %d handed back to the host %s\n",
+                static_cast<long long>(n_vocab), rows, exact_diff, other_diff, handed_back,
+                ok ? "ok" : "FAIL");
+  }
+}
+
 void CheckGreedy() {
   const std::string dir = std::string(ASSISTANT_SOURCE_DIR) + "/tests/data/tinyllamas/";
   ModelOptions o;
@@ -147,6 +206,7 @@ int main() {
   Pair p{std::move(*cpu), std::move(*gpu)};
   std::printf("CPU: %s\nGPU: %s\n", p.cpu->name().c_str(), p.gpu->name().c_str());
   CheckMatMuls(p);
+  CheckSampling(*p.gpu);
   CheckGreedy();
   std::printf("%d failure(s)\n", failures);
   return failures == 0 ? 0 : 1;

@@ -16,6 +16,7 @@
 #include "backend/cuda/dequant.cuh"
 #include "backend/cuda/matmul.cuh"
 #include "backend/cuda/ops.cuh"
+#include "backend/cuda/sampling.cuh"
 #include "inference/cuda_backend.h"
 
 namespace inference {
@@ -421,6 +422,44 @@ class CudaBackend final : public Backend {
     Check(true, "MoeCombine", GgmlType::kF32);
   }
 
+  // --- Sampling -------------------------------------------------------------------------------
+  bool SamplesOnDevice() const override { return true; }
+
+  Status SampleRows(TensorView logits, std::span<const DeviceSampleRow> rows,
+                    std::span<const PenaltyEntry> penalties, int32_t* tokens) override {
+    if (logits.rows != static_cast<int64_t>(rows.size())) {
+      return common::InvalidArgumentError("SampleRows: one parameter row per logit row expected");
+    }
+    if (rows.empty()) return Synchronize();
+    // One upload: rows | penalties | tokens (each part 8-byte aligned).
+    const size_t rows_bytes = rows.size() * sizeof(DeviceSampleRow);
+    const size_t pen_bytes = (penalties.size() * sizeof(PenaltyEntry) + 7) / 8 * 8;
+    const size_t tok_bytes = rows.size() * sizeof(int32_t);
+    sample_host_.resize(rows_bytes + pen_bytes);
+    std::memcpy(sample_host_.data(), rows.data(), rows_bytes);
+    if (!penalties.empty()) {
+      std::memcpy(sample_host_.data() + rows_bytes, penalties.data(),
+                  penalties.size() * sizeof(PenaltyEntry));
+    }
+    auto* d = static_cast<uint8_t*>(sample_mem_.Get(rows_bytes + pen_bytes + tok_bytes, &error_));
+    auto* work = static_cast<float*>(sample_work_.Get(
+        static_cast<size_t>(logits.rows * logits.cols) * sizeof(float), &error_));
+    if (d == nullptr || work == nullptr) return Synchronize();
+    RETURN_IF_CUDA_ERROR(cudaMemcpyAsync(d, sample_host_.data(), rows_bytes + pen_bytes,
+                                         cudaMemcpyHostToDevice, stream_));
+    auto* d_tokens = reinterpret_cast<int32_t*>(d + rows_bytes + pen_bytes);
+    if (!cuda::LaunchSampleRows(logits, reinterpret_cast<const DeviceSampleRow*>(d),
+                                reinterpret_cast<const PenaltyEntry*>(d + rows_bytes),
+                                static_cast<int64_t>(penalties.size()), work, d_tokens, stream_)) {
+      return common::InvalidArgumentError("SampleRows: vocabulary of " +
+                                          std::to_string(logits.cols) + " not supported");
+    }
+    Check(true, "SampleRows", GgmlType::kF32);
+    RETURN_IF_CUDA_ERROR(
+        cudaMemcpyAsync(tokens, d_tokens, tok_bytes, cudaMemcpyDeviceToHost, stream_));
+    return Synchronize();
+  }
+
  private:
   // Device data of an optional F32 vector weight (null when absent or not F32).
   const float* F32Data(const BackendWeight* w, const char* what) {
@@ -459,7 +498,8 @@ class CudaBackend final : public Backend {
   size_t uploaded_ = 0;
   DevicePtr kv_mem_;
   cuda::KvLayout kv_;
-  Scratch step_mem_, w_scratch_, x_scratch_;
+  Scratch step_mem_, w_scratch_, x_scratch_, sample_mem_, sample_work_;
+  std::vector<uint8_t> sample_host_;
   const int32_t* tokens_ = nullptr;
   const int32_t* logit_rows_ = nullptr;
   int64_t n_logit_rows_ = 0;
