@@ -4,7 +4,8 @@
 # and tested everywhere.
 target_sources(inference PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/src/backend/cuda/device_plan.cc
-  ${CMAKE_CURRENT_LIST_DIR}/src/backend/cuda/device_sampling.cc)
+  ${CMAKE_CURRENT_LIST_DIR}/src/backend/cuda/device_sampling.cc
+  ${CMAKE_CURRENT_LIST_DIR}/src/backend/cuda/graph_plan.cc)
 if(ASSISTANT_HAVE_CUDA)
   find_package(CUDAToolkit REQUIRED)
   # An object library of its own, so nvcc gets only its own flags.

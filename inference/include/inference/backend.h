@@ -80,6 +80,17 @@ struct StepInput {
   std::span<const int32_t> tokens;       // [n_rows] token ids of all sequences, concatenated
   std::vector<StepSequence> sequences;
   std::vector<int32_t> logit_rows;       // rows whose logits are wanted, in output order
+  // Pads the step to this many rows (decode graphs, see Backend::BeginGraph): the extra rows are
+  // token 0 at position 0 of no sequence (nothing stored in the KV cache, attention output 0)
+  // and the logit rows are padded with row 0 to the same count. 0 = no padding.
+  int32_t pad_rows = 0;
+};
+
+// What the model does with a padded decode step (Backend::BeginGraph).
+enum class GraphAction {
+  kEager,    // run the ops as usual
+  kCapture,  // run the ops as usual; they are recorded, then EndGraph instantiates and runs them
+  kReplay,   // do not run the ops: ReplayGraph runs the recorded ones
 };
 
 // Routing of a MoE layer: which experts each token uses and with what weight.
@@ -193,6 +204,20 @@ class Backend {
                          TensorView ids, TensorView y) = 0;
   // out[t] = sum_j weights[t][j] * y[t*k + j].
   virtual void MoeCombine(TensorView y, TensorView weights, TensorView out) = 0;
+
+  // --- Decode steps as graphs --------------------------------------------------------------------
+  // Row counts (ascending) for which decode steps may be recorded once and replayed; empty when
+  // the backend has no graphs. The model pads a decode step to the smallest bucket that fits.
+  virtual std::vector<int> GraphBuckets() const { return {}; }
+  // After BeginStep of a step padded to `bucket`: eager, capture or replay.
+  virtual GraphAction BeginGraph(int /*bucket*/) { return GraphAction::kEager; }
+  // Ends a kCapture: instantiates and runs the recorded step. ABORTED when the recording was
+  // discarded (nothing ran: the caller runs the ops again eagerly).
+  virtual Status EndGraph(int /*bucket*/) { return common::OkStatus(); }
+  // Runs the step recorded for `bucket` (after BeginStep with the same padding).
+  virtual Status ReplayGraph(int /*bucket*/) {
+    return common::FailedPreconditionError("this backend records no graphs");
+  }
 
   // --- Sampling (inference/device_sampling.h) --------------------------------------------------
   // True when SampleRows runs on the device, so that only token ids come back.

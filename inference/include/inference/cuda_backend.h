@@ -9,8 +9,12 @@
 #define INFERENCE_CUDA_BACKEND_H_
 
 #include <cstddef>
+#include <cstdint>
+#include <map>
 #include <memory>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "inference/backend.h"
@@ -21,6 +25,11 @@ struct CudaBackendOptions {
   int device = 0;
   // Bytes of device memory left free for cuBLAS workspaces and fragmentation.
   size_t reserve_bytes = size_t{512} << 20;
+  // Record decode steps as CUDA graphs, one per batch-size bucket (DefaultGraphBuckets()).
+  bool graphs = true;
+  // Prefill attention uses the tiled flash-attention kernel for steps of at least this many
+  // rows (0 = never); shorter steps use the flash-decoding kernel.
+  int flash_prefill_min_rows = 64;
 };
 
 // True when this build contains the CUDA backend.
@@ -45,6 +54,41 @@ StatusOr<DeviceMemoryPlan> PlanDeviceMemory(size_t free_bytes, size_t weight_byt
 
 // "1.50 GiB"
 std::string FormatBytes(size_t bytes);
+
+// --- Decode steps as CUDA graphs (host-side logic, tested without a GPU) -------------------------
+
+// 1, 2, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128: padding adds at most half a step's rows.
+std::vector<int> DefaultGraphBuckets();
+
+// The smallest bucket >= rows; 0 when there is none (the step runs without a graph).
+int GraphBucketFor(int rows, std::span<const int> buckets);
+
+// When to record and when to replay. A graph bakes in every device pointer its kernels read, so
+// the backend counts its (re)allocations in a generation number: a new generation drops every
+// graph. Per bucket: the first step of a generation runs eagerly (it sizes every buffer), the
+// second is captured, the following ones replay. Three failed captures turn graphs off.
+class GraphSchedule {
+ public:
+  enum class Action { kEager, kCapture, kReplay };
+  struct Decision {
+    Action action = Action::kEager;
+    bool drop_graphs = false;  // the generation changed: destroy every recorded graph first
+  };
+  Decision Next(int bucket, uint64_t generation);
+  void Captured(int bucket, uint64_t generation);
+  void CaptureFailed(int bucket);
+  bool enabled() const { return enabled_; }
+  int recorded() const;
+
+  static constexpr int kMaxFailures = 3;
+
+ private:
+  enum class State { kWarm, kRecorded };
+  bool enabled_ = true;
+  int failures_ = 0;
+  uint64_t generation_ = 0;
+  std::map<int, State> buckets_;
+};
 
 }  // namespace inference
 

@@ -33,6 +33,8 @@ struct ModelOptions {
   // only token ids leave the GPU), "host" (logits downloaded, the Sampler runs on the CPU) or
   // "device" (the device algorithm even on a backend without a kernel: tests, comparisons).
   std::string sampling = "auto";
+  // CUDA: record decode steps as graphs per batch-size bucket.
+  bool cuda_graphs = true;
   // GPUs of one host the model is split across (NCCL tensor parallelism); 1 = no NCCL.
   int tensor_parallel = 1;
 };

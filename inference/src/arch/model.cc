@@ -2,6 +2,7 @@
 #include "inference/model.h"
 
 #include <cstdio>
+#include <map>
 #include <string>
 #include <utility>
 
@@ -115,13 +116,47 @@ class ModelImpl final : public Model {
     const int64_t m = static_cast<int64_t>(step.logit_rows.size());
     *out = TensorView{};
     if (n == 0) return common::OkStatus();
+    // A decode step (one token per sequence, every sequence wants its logits) is padded to a
+    // graph bucket when the backend records graphs.
+    int bucket = 0;
+    if (m == n && static_cast<int64_t>(step.sequences.size()) == n) {
+      bucket = GraphBucketFor(static_cast<int>(n), backend_->GraphBuckets());
+    }
+    step.pad_rows = bucket;
     RETURN_IF_ERROR(backend_->BeginStep(step));
+    const int64_t rows = bucket > 0 ? bucket : n;
+    const int64_t logit_rows = bucket > 0 ? bucket : m;
 
-    act_.Reset();
-    ASSIGN_OR_RETURN(TensorView x, act_.Take(n, config_.n_embd));         // [n, n_embd]
-    ASSIGN_OR_RETURN(*out, act_.Take(m, config_.n_vocab));                // [m, n_vocab]
-    backend_->Embed(arch_->token_embd(), x);
-    return arch_->Forward(*backend_, act_, x, *out);
+    const GraphAction action = bucket > 0 ? backend_->BeginGraph(bucket) : GraphAction::kEager;
+    if (action == GraphAction::kReplay) {
+      auto it = graph_out_.find(bucket);
+      if (it == graph_out_.end()) return common::InternalError("no logits view for the graph");
+      RETURN_IF_ERROR(backend_->ReplayGraph(bucket));
+      *out = it->second.Rows(0, m);
+      return common::OkStatus();
+    }
+    TensorView full;
+    auto run = [&]() -> Status {
+      act_.Reset();
+      ASSIGN_OR_RETURN(TensorView x, act_.Take(rows, config_.n_embd));       // [rows, n_embd]
+      ASSIGN_OR_RETURN(full, act_.Take(logit_rows, config_.n_vocab));        // [.., n_vocab]
+      backend_->Embed(arch_->token_embd(), x);
+      return arch_->Forward(*backend_, act_, x, full);
+    };
+    Status ran = run();
+    if (action == GraphAction::kCapture) {
+      Status ended = backend_->EndGraph(bucket);  // always ends the recording
+      if (ran.ok() && ended.ok()) {
+        graph_out_[bucket] = full;
+      } else if (ran.ok() && ended.code() == common::StatusCode::kAborted) {
+        ran = run();  // the recording was discarded: run the step for real
+      } else if (ran.ok()) {
+        ran = ended;
+      }
+    }
+    RETURN_IF_ERROR(ran);
+    *out = full.Rows(0, m);
+    return common::OkStatus();
   }
 
   // Constant after construction.
@@ -136,6 +171,7 @@ class ModelImpl final : public Model {
   std::vector<int32_t> tokens_;
   bool kv_ready_ = false;
   bool device_sampling_ = false;
+  std::map<int, TensorView> graph_out_;  // logits of each recorded decode bucket
 };
 
 // One structured line on stderr when "auto" cannot use the GPU.
@@ -188,7 +224,9 @@ StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& gguf_path,
   // The GPU when one is present and the model fits, else the CPU, saying why.
   if (options.backend != "cpu") {
     Status gpu = [&]() -> Status {
-      ASSIGN_OR_RETURN(backend, CreateCudaBackend(CudaBackendOptions{}));
+      CudaBackendOptions cuda_options;
+      cuda_options.graphs = options.cuda_graphs;
+      ASSIGN_OR_RETURN(backend, CreateCudaBackend(cuda_options));
       arch::WeightLoader loader(*file, backend.get());
       return arch->Load(loader);
     }();

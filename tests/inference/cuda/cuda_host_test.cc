@@ -1,6 +1,9 @@
 // Host-side logic of the CUDA backend, tested without a GPU.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <vector>
+
 #include "inference/cuda_backend.h"
 #include "inference/model.h"
 
@@ -74,6 +77,75 @@ TEST(BackendSelectionTest, AutoFallsBackToTheCpuWithoutAGpuAndCudaSaysWhy) {
   ModelOptions bogus;
   bogus.backend = "tpu";
   EXPECT_EQ(Model::Load(model, bogus).status().code(), common::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace inference
+
+namespace inference {
+namespace {
+
+TEST(GraphBucketTest, SmallestBucketThatFitsAndNoneAboveTheLargest) {
+  const std::vector<int> b = DefaultGraphBuckets();
+  ASSERT_TRUE(std::is_sorted(b.begin(), b.end()));
+  EXPECT_EQ(GraphBucketFor(1, b), 1);
+  EXPECT_EQ(GraphBucketFor(3, b), 4);
+  EXPECT_EQ(GraphBucketFor(5, b), 6);
+  EXPECT_EQ(GraphBucketFor(17, b), 24);
+  EXPECT_EQ(GraphBucketFor(64, b), 64);
+  EXPECT_EQ(GraphBucketFor(65, b), 96);
+  EXPECT_EQ(GraphBucketFor(128, b), 128);
+  EXPECT_EQ(GraphBucketFor(129, b), 0);
+  EXPECT_EQ(GraphBucketFor(0, b), 0);
+  EXPECT_EQ(GraphBucketFor(5, std::vector<int>{}), 0);
+  // Padding never adds more than half the rows.
+  for (int rows = 1; rows <= 128; ++rows) {
+    EXPECT_LE(GraphBucketFor(rows, b) - rows, rows / 2) << rows;
+  }
+}
+
+TEST(GraphScheduleTest, WarmThenCaptureThenReplayPerBucket) {
+  using A = GraphSchedule::Action;
+  GraphSchedule s;
+  EXPECT_EQ(s.Next(8, 1).action, A::kEager);
+  EXPECT_EQ(s.Next(8, 1).action, A::kCapture);
+  s.Captured(8, 1);
+  EXPECT_EQ(s.Next(8, 1).action, A::kReplay);
+  EXPECT_EQ(s.Next(8, 1).action, A::kReplay);
+  EXPECT_EQ(s.Next(16, 1).action, A::kEager);  // another bucket has its own warm-up
+  EXPECT_EQ(s.recorded(), 1);
+}
+
+TEST(GraphScheduleTest, NewGenerationDropsEveryGraph) {
+  using A = GraphSchedule::Action;
+  GraphSchedule s;
+  s.Next(4, 7);
+  s.Next(4, 7);
+  s.Captured(4, 7);
+  ASSERT_EQ(s.Next(4, 7).action, A::kReplay);
+  // The KV cache or an activation buffer was reallocated: generation 8.
+  const auto d = s.Next(4, 8);
+  EXPECT_TRUE(d.drop_graphs);
+  EXPECT_EQ(d.action, A::kEager);
+  EXPECT_EQ(s.recorded(), 0);
+  EXPECT_FALSE(s.Next(4, 8).drop_graphs);
+  // Memory moved while recording: the capture is not trusted.
+  s.Captured(4, 9);
+  EXPECT_EQ(s.Next(4, 9).action, A::kEager);
+}
+
+TEST(GraphScheduleTest, ThreeFailedCapturesTurnGraphsOff) {
+  using A = GraphSchedule::Action;
+  GraphSchedule s;
+  for (int i = 0; i < GraphSchedule::kMaxFailures; ++i) {
+    EXPECT_TRUE(s.enabled());
+    EXPECT_EQ(s.Next(2, 1).action, A::kEager);
+    EXPECT_EQ(s.Next(2, 1).action, A::kCapture);
+    s.CaptureFailed(2);
+  }
+  EXPECT_FALSE(s.enabled());
+  EXPECT_EQ(s.Next(2, 1).action, A::kEager);
+  EXPECT_EQ(s.Next(2, 1).action, A::kEager);
 }
 
 }  // namespace

@@ -24,6 +24,7 @@ __device__ __forceinline__ float LoadKv(const uint8_t* p, bool f16, int i) {
 __global__ void kv_store_kernel(KvLayout kv, int layer, StepArrays s, TensorView k, TensorView v,
                                 int k_cols, int v_cols) {
   const int64_t r = blockIdx.x;
+  if (s.row_seq[r] < 0) return;  // a padding row of a graph bucket
   uint8_t* row = KvRowPtr(kv, layer, s, s.row_seq[r], s.positions[r]);
   const size_t esize = kv.f16 ? 2 : 4;
   uint8_t* vrow = row + kv.k_width * esize;
@@ -48,6 +49,11 @@ __global__ void paged_attention_kernel(KvLayout kv, AttentionParams p, StepArray
   const int h = static_cast<int>(task % p.n_head);
   const int hk = h / (p.n_head / p.n_head_kv);
   const int seq = s.row_seq[r];
+  if (seq < 0) {  // a padding row of a graph bucket: output 0 (block-uniform branch)
+    float* o = out.data + r * out.stride + static_cast<int64_t>(h) * p.head_dim_v;
+    for (int i = threadIdx.x; i < p.head_dim_v; i += blockDim.x) o[i] = 0.0f;
+    return;
+  }
   const int n_pos = s.positions[r] + 1;
   const int warp = threadIdx.x / kWarp, lane = threadIdx.x % kWarp;
   const size_t esize = kv.f16 ? 2 : 4;

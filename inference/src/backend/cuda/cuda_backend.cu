@@ -7,6 +7,7 @@
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <map>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -83,11 +84,14 @@ class CudaWeight final : public BackendWeight {
 const WeightRef& Ref(const BackendWeight& w) { return static_cast<const CudaWeight&>(w).ref; }
 
 // A device allocation that only grows.
+// Growth bumps *generation (when set): recorded graphs may hold the old pointer.
 struct Scratch {
   DevicePtr mem;
   size_t size = 0;
+  uint64_t* generation = nullptr;
   void* Get(size_t bytes, common::Status* error) {
     if (bytes > size) {
+      if (generation != nullptr) ++*generation;
       mem.reset();
       void* p = nullptr;
       cudaError_t e = cudaMalloc(&p, bytes);
@@ -106,6 +110,7 @@ struct Scratch {
 class CudaBackend final : public Backend {
  public:
   ~CudaBackend() override {
+    DropGraphs();
     if (cublas_) blas_.destroy(cublas_);
     if (stream_) cudaStreamDestroy(stream_);
   }
@@ -124,6 +129,9 @@ class CudaBackend final : public Backend {
     }
     device_ = options.device;
     reserve_ = options.reserve_bytes;
+    if (options.graphs) graph_buckets_ = DefaultGraphBuckets();
+    flash_min_rows_ = options.flash_prefill_min_rows;
+    for (Scratch* sc : {&step_mem_, &w_scratch_, &x_scratch_}) sc->generation = &generation_;
     RETURN_IF_CUDA_ERROR(cudaSetDevice(device_));
     cudaDeviceProp prop;
     RETURN_IF_CUDA_ERROR(cudaGetDeviceProperties(&prop, device_));
@@ -184,6 +192,7 @@ class CudaBackend final : public Backend {
   }
 
   StatusOr<std::unique_ptr<DeviceBuffer>> Allocate(size_t bytes) override {
+    ++generation_;  // activations: a recorded graph may hold a pointer this replaces
     void* p = nullptr;
     cudaError_t e = cudaMalloc(&p, std::max<size_t>(bytes, 4));
     if (e != cudaSuccess) {
@@ -229,6 +238,7 @@ class CudaBackend final : public Backend {
       return common::InvalidArgumentError("KV cache dimensions must be positive");
     }
     const size_t bytes = KvBytesPerBlock(type, n_layer, block_size, k_width, v_width) * num_blocks;
+    ++generation_;
     kv_mem_.reset();
     size_t free_bytes = 0, total = 0;
     RETURN_IF_CUDA_ERROR(cudaMemGetInfo(&free_bytes, &total));
@@ -263,11 +273,21 @@ class CudaBackend final : public Backend {
 
   // --- Step -----------------------------------------------------------------------------------
   Status BeginStep(const StepInput& step) override {
-    const int64_t n = static_cast<int64_t>(step.tokens.size());
+    const int64_t n_real = static_cast<int64_t>(step.tokens.size());
+    // Padded decode steps (graphs) have a fixed layout per bucket: n rows, n logit rows, n table
+    // offsets and a table area that only grows, so a recorded graph's pointers stay valid.
+    const bool padded = step.pad_rows > 0;
+    if (padded && (step.pad_rows < n_real ||
+                   static_cast<int64_t>(step.sequences.size()) > step.pad_rows ||
+                   static_cast<int64_t>(step.logit_rows.size()) > step.pad_rows)) {
+      return common::InvalidArgumentError("pad_rows smaller than the step");
+    }
+    const int64_t n = padded ? step.pad_rows : n_real;
     std::vector<int32_t> positions(n, 0), row_seq(n, -1), offsets, tables;
     for (size_t s = 0; s < step.sequences.size(); ++s) {
       const StepSequence& q = step.sequences[s];
-      if (q.n_tokens <= 0 || q.first_row < 0 || q.first_row + q.n_tokens > n || q.start_pos < 0) {
+      if (q.n_tokens <= 0 || q.first_row < 0 || q.first_row + q.n_tokens > n_real ||
+          q.start_pos < 0) {
         return common::InvalidArgumentError("sequence " + std::to_string(s) + ": bad row range");
       }
       if (kv_mem_) {
@@ -295,29 +315,103 @@ class CudaBackend final : public Backend {
       }
     }
     for (int32_t r : step.logit_rows) {
-      if (r < 0 || r >= n) return common::InvalidArgumentError("logit row out of range");
+      if (r < 0 || r >= n_real) return common::InvalidArgumentError("logit row out of range");
     }
-    // One device buffer: tokens | positions | row_seq | offsets | tables | logit_rows.
+    std::vector<int32_t> logit_rows(step.logit_rows.begin(), step.logit_rows.end());
+    if (padded) {
+      logit_rows.resize(static_cast<size_t>(n), 0);
+      offsets.resize(static_cast<size_t>(n), 0);
+      if (tables.size() > table_capacity_) {
+        table_capacity_ = std::max<size_t>(256, table_capacity_);
+        while (table_capacity_ < tables.size()) table_capacity_ *= 2;
+      }
+      tables.resize(table_capacity_, 0);
+    }
+    // One device buffer: tokens | positions | row_seq | logit_rows | offsets | tables.
     std::vector<int32_t> packed;
-    packed.reserve(3 * n + offsets.size() + tables.size() + step.logit_rows.size());
+    packed.reserve(3 * n + logit_rows.size() + offsets.size() + tables.size());
     packed.insert(packed.end(), step.tokens.begin(), step.tokens.end());
+    packed.resize(static_cast<size_t>(n), 0);  // padding rows: token 0
     packed.insert(packed.end(), positions.begin(), positions.end());
     packed.insert(packed.end(), row_seq.begin(), row_seq.end());
+    packed.insert(packed.end(), logit_rows.begin(), logit_rows.end());
     packed.insert(packed.end(), offsets.begin(), offsets.end());
     packed.insert(packed.end(), tables.begin(), tables.end());
-    packed.insert(packed.end(), step.logit_rows.begin(), step.logit_rows.end());
-    int32_t* d = static_cast<int32_t*>(step_mem_.Get(packed.size() * 4 + 4, &error_));
+    // Room for the largest padded layout, so that steps of other sizes do not move the buffer.
+    const size_t want = std::max(packed.size(), step_floor_) * 4 + 4;
+    int32_t* d = static_cast<int32_t*>(step_mem_.Get(want, &error_));
     if (d == nullptr) return Synchronize();
     RETURN_IF_CUDA_ERROR(cudaMemcpyAsync(d, packed.data(), packed.size() * 4,
                                          cudaMemcpyHostToDevice, stream_));
     RETURN_IF_CUDA_ERROR(cudaStreamSynchronize(stream_));
+    if (padded) step_floor_ = std::max(step_floor_, packed.size());
+    const int64_t n_lr = static_cast<int64_t>(logit_rows.size());
     tokens_ = d;
     arrays_.positions = d + n;
     arrays_.row_seq = d + 2 * n;
-    arrays_.table_offset = d + 3 * n;
-    arrays_.tables = d + 3 * n + offsets.size();
-    logit_rows_ = d + 3 * n + offsets.size() + tables.size();
-    n_logit_rows_ = static_cast<int64_t>(step.logit_rows.size());
+    logit_rows_ = d + 3 * n;
+    arrays_.table_offset = d + 3 * n + n_lr;
+    arrays_.tables = d + 3 * n + n_lr + static_cast<int64_t>(offsets.size());
+    n_logit_rows_ = n_lr;
+    return common::OkStatus();
+  }
+
+  // --- Graphs ---------------------------------------------------------------------------------
+  std::vector<int> GraphBuckets() const override {
+    return graph_schedule_.enabled() ? graph_buckets_ : std::vector<int>{};
+  }
+
+  GraphAction BeginGraph(int bucket) override {
+    const GraphSchedule::Decision d = graph_schedule_.Next(bucket, generation_);
+    if (d.drop_graphs) DropGraphs();
+    if (d.action == GraphSchedule::Action::kReplay) {
+      if (graphs_.count(bucket) != 0) return GraphAction::kReplay;
+      graph_schedule_.CaptureFailed(bucket);  // bookkeeping out of step: record again
+      return GraphAction::kEager;
+    }
+    if (d.action != GraphSchedule::Action::kCapture || !error_.ok()) return GraphAction::kEager;
+    cudaError_t e = cudaStreamBeginCapture(stream_, cudaStreamCaptureModeRelaxed);
+    if (e != cudaSuccess) {
+      (void)cudaGetLastError();
+      graph_schedule_.CaptureFailed(bucket);
+      return GraphAction::kEager;
+    }
+    capture_generation_ = generation_;
+    return GraphAction::kCapture;
+  }
+
+  Status EndGraph(int bucket) override {
+    cudaGraph_t graph = nullptr;
+    cudaError_t e = cudaStreamEndCapture(stream_, &graph);
+    cudaGraphExec_t exec = nullptr;
+    if (e == cudaSuccess && error_.ok() && generation_ == capture_generation_ &&
+        graph != nullptr) {
+      e = cudaGraphInstantiate(&exec, graph, 0);
+    }
+    if (graph != nullptr) cudaGraphDestroy(graph);
+    if (exec == nullptr) {
+      // Nothing ran: forget launch errors of the recording and let the caller run eagerly.
+      (void)cudaGetLastError();
+      error_ = common::OkStatus();
+      graph_schedule_.CaptureFailed(bucket);
+      return common::Status(common::StatusCode::kAborted,
+                            std::string("decode graph for ") + std::to_string(bucket) +
+                                " rows discarded (" + cudaGetErrorName(e) + ")");
+    }
+    auto old = graphs_.find(bucket);
+    if (old != graphs_.end()) {
+      cudaGraphExecDestroy(old->second);
+      graphs_.erase(old);
+    }
+    graphs_[bucket] = exec;
+    graph_schedule_.Captured(bucket, generation_);
+    return ReplayGraph(bucket);
+  }
+
+  Status ReplayGraph(int bucket) override {
+    auto it = graphs_.find(bucket);
+    if (it == graphs_.end()) return common::FailedPreconditionError("no graph for this bucket");
+    RETURN_IF_CUDA_ERROR(cudaGraphLaunch(it->second, stream_));
     return common::OkStatus();
   }
 
@@ -461,6 +555,11 @@ class CudaBackend final : public Backend {
   }
 
  private:
+  void DropGraphs() {
+    for (auto& [bucket, exec] : graphs_) cudaGraphExecDestroy(exec);
+    graphs_.clear();
+  }
+
   // Device data of an optional F32 vector weight (null when absent or not F32).
   const float* F32Data(const BackendWeight* w, const char* what) {
     if (w == nullptr) return nullptr;
@@ -499,6 +598,14 @@ class CudaBackend final : public Backend {
   DevicePtr kv_mem_;
   cuda::KvLayout kv_;
   Scratch step_mem_, w_scratch_, x_scratch_, sample_mem_, sample_work_;
+  size_t table_capacity_ = 0;  // table entries of a padded step (grows)
+  size_t step_floor_ = 0;      // int32s of the largest padded step so far
+  // Graphs: device memory generation (bumped by every (re)allocation a graph could hold).
+  uint64_t generation_ = 1, capture_generation_ = 0;
+  std::vector<int> graph_buckets_;
+  GraphSchedule graph_schedule_;
+  std::map<int, cudaGraphExec_t> graphs_;
+  int flash_min_rows_ = 0;
   std::vector<uint8_t> sample_host_;
   const int32_t* tokens_ = nullptr;
   const int32_t* logit_rows_ = nullptr;
