@@ -5,7 +5,10 @@
 target_sources(inference PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/src/backend/cuda/device_plan.cc
   ${CMAKE_CURRENT_LIST_DIR}/src/backend/cuda/device_sampling.cc
-  ${CMAKE_CURRENT_LIST_DIR}/src/backend/cuda/graph_plan.cc)
+  ${CMAKE_CURRENT_LIST_DIR}/src/backend/cuda/graph_plan.cc
+  ${CMAKE_CURRENT_LIST_DIR}/src/backend/cuda/tensor_parallel.cc)
+# NCCL (tensor parallelism) and cuBLAS are opened at run time.
+target_link_libraries(inference PUBLIC ${CMAKE_DL_LIBS})
 if(ASSISTANT_HAVE_CUDA)
   find_package(CUDAToolkit REQUIRED)
   # An object library of its own, so nvcc gets only its own flags.

@@ -35,6 +35,15 @@ struct CudaBackendOptions {
 // True when this build contains the CUDA backend.
 bool CudaBackendCompiled();
 
+// Usable CUDA devices (0 without a driver, a GPU, or the backend).
+int CudaDeviceCount();
+
+// Figures of the device for the benchmark: device-to-device copy bandwidth (bytes/s, cudaMemcpy
+// of `bytes` each way, best of several) and the bf16 tensor-core peak (flop/s, cublasGemmEx on
+// n x n x n with fp32 accumulation, best of several). UNAVAILABLE without a GPU.
+StatusOr<double> MeasureCopyBandwidth(int device, size_t bytes);
+StatusOr<double> MeasureBf16GemmPeak(int device, int n);
+
 StatusOr<std::unique_ptr<Backend>> CreateCudaBackend(const CudaBackendOptions& options);
 
 // Device memory planning (host-side logic, tested without a GPU).

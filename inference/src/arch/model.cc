@@ -10,6 +10,7 @@
 #include "inference/backend.h"
 #include "inference/cuda_backend.h"
 #include "inference/gguf.h"
+#include "inference/tensor_parallel.h"
 
 namespace inference {
 namespace {
@@ -219,6 +220,20 @@ StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& gguf_path,
   if (options.backend != "auto" && options.backend != "cpu" && options.backend != "cuda") {
     return common::InvalidArgumentError("backend must be \"auto\", \"cpu\" or \"cuda\", not '" +
                                         options.backend + "'");
+  }
+  if (options.tensor_parallel != 1) {
+    // Checked in the order a user can act on: the flag, the GPUs, the model's shape, NCCL.
+    if (options.backend == "cpu") {
+      return common::InvalidArgumentError("tensor_parallel " +
+                                          std::to_string(options.tensor_parallel) +
+                                          " needs the cuda backend");
+    }
+    RETURN_IF_ERROR(ValidateTensorParallel(config, options.tensor_parallel, CudaDeviceCount()));
+    RETURN_IF_ERROR(CheckNcclForTensorParallel(options.tensor_parallel));
+    return common::UnimplementedError(
+        "tensor_parallel " + std::to_string(options.tensor_parallel) +
+        ": the model splits as planned, but running one rank per GPU is not implemented yet "
+        "(see docs/cuda.md); use tensor_parallel 1");
   }
   std::unique_ptr<Backend> backend;
   // The GPU when one is present and the model fits, else the CPU, saying why.

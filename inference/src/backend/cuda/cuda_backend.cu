@@ -618,6 +618,92 @@ class CudaBackend final : public Backend {
 
 bool CudaBackendCompiled() { return true; }
 
+int CudaDeviceCount() {
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return 0;
+  }
+  return count;
+}
+
+namespace {
+// Times `fn` (enqueued on `stream`) with events: best of `reps` runs, in seconds.
+template <typename Fn>
+StatusOr<double> BestTime(cudaStream_t stream, int reps, Fn fn) {
+  cudaEvent_t start = nullptr, stop = nullptr;
+  RETURN_IF_CUDA_ERROR(cudaEventCreate(&start));
+  RETURN_IF_CUDA_ERROR(cudaEventCreate(&stop));
+  double best = 1e30;
+  Status st;
+  for (int i = 0; i < reps && st.ok(); ++i) {
+    st = cuda::CudaStatus(cudaEventRecord(start, stream), "cudaEventRecord", __FILE__, __LINE__);
+    if (st.ok()) st = fn();
+    if (st.ok()) st = cuda::CudaStatus(cudaEventRecord(stop, stream), "cudaEventRecord", __FILE__, __LINE__);
+    if (st.ok()) st = cuda::CudaStatus(cudaEventSynchronize(stop), "cudaEventSynchronize", __FILE__, __LINE__);
+    float ms = 0;
+    if (st.ok()) st = cuda::CudaStatus(cudaEventElapsedTime(&ms, start, stop), "cudaEventElapsedTime", __FILE__, __LINE__);
+    if (st.ok() && i > 0) best = std::min(best, static_cast<double>(ms) / 1e3);  // run 0 warms up
+  }
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  RETURN_IF_ERROR(st);
+  return best;
+}
+}  // namespace
+
+StatusOr<double> MeasureCopyBandwidth(int device, size_t bytes) {
+  if (CudaDeviceCount() <= device || device < 0) return common::UnavailableError("no such GPU");
+  RETURN_IF_CUDA_ERROR(cudaSetDevice(device));
+  void *a = nullptr, *b = nullptr;
+  RETURN_IF_CUDA_ERROR(cudaMalloc(&a, bytes));
+  DevicePtr hold_a(a);
+  RETURN_IF_CUDA_ERROR(cudaMalloc(&b, bytes));
+  DevicePtr hold_b(b);
+  RETURN_IF_CUDA_ERROR(cudaMemset(a, 1, bytes));
+  ASSIGN_OR_RETURN(double s, BestTime(nullptr, 6, [&]() -> Status {
+    RETURN_IF_CUDA_ERROR(cudaMemcpyAsync(b, a, bytes, cudaMemcpyDeviceToDevice, nullptr));
+    return common::OkStatus();
+  }));
+  // A copy reads and writes every byte.
+  return 2.0 * static_cast<double>(bytes) / s;
+}
+
+StatusOr<double> MeasureBf16GemmPeak(int device, int n) {
+  if (CudaDeviceCount() <= device || device < 0) return common::UnavailableError("no such GPU");
+  if (n <= 0 || n > 32768) return common::InvalidArgumentError("bad GEMM size");
+  RETURN_IF_CUDA_ERROR(cudaSetDevice(device));
+  CublasApi blas;
+  RETURN_IF_ERROR(blas.Load());
+  cublasHandle_t h = nullptr;
+  if (blas.create(&h) != CUBLAS_STATUS_SUCCESS) return common::InternalError("cublasCreate failed");
+  const size_t elems = static_cast<size_t>(n) * n;
+  void *a = nullptr, *b = nullptr, *c = nullptr;
+  Status st = cuda::CudaStatus(cudaMalloc(&a, elems * 2), "cudaMalloc", __FILE__, __LINE__);
+  DevicePtr ha(a);
+  if (st.ok()) st = cuda::CudaStatus(cudaMalloc(&b, elems * 2), "cudaMalloc", __FILE__, __LINE__);
+  DevicePtr hb(b);
+  if (st.ok()) st = cuda::CudaStatus(cudaMalloc(&c, elems * 4), "cudaMalloc", __FILE__, __LINE__);
+  DevicePtr hc(c);
+  if (st.ok()) st = cuda::CudaStatus(cudaMemset(a, 0, elems * 2), "cudaMemset", __FILE__, __LINE__);
+  if (st.ok()) st = cuda::CudaStatus(cudaMemset(b, 0, elems * 2), "cudaMemset", __FILE__, __LINE__);
+  StatusOr<double> t = st;
+  if (st.ok()) {
+    t = BestTime(nullptr, 6, [&]() -> Status {
+      const float alpha = 1.0f, beta = 0.0f;
+      if (blas.gemm_ex(h, CUBLAS_OP_T, CUBLAS_OP_N, n, n, n, &alpha, a, CUDA_R_16BF, n, b,
+                       CUDA_R_16BF, n, &beta, c, CUDA_R_32F, n, CUBLAS_COMPUTE_32F,
+                       CUBLAS_GEMM_DEFAULT) != CUBLAS_STATUS_SUCCESS) {
+        return common::InternalError("cublasGemmEx failed");
+      }
+      return common::OkStatus();
+    });
+  }
+  blas.destroy(h);
+  if (!t.ok()) return t.status();
+  return 2.0 * n * static_cast<double>(n) * n / *t;
+}
+
 StatusOr<std::unique_ptr<Backend>> CreateCudaBackend(const CudaBackendOptions& options) {
   auto backend = std::make_unique<CudaBackend>();
   RETURN_IF_ERROR(backend->Init(options));

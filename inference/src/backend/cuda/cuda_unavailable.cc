@@ -6,6 +6,16 @@ namespace inference {
 
 bool CudaBackendCompiled() { return false; }
 
+int CudaDeviceCount() { return 0; }
+
+StatusOr<double> MeasureCopyBandwidth(int, size_t) {
+  return common::UnavailableError("this build has no CUDA backend");
+}
+
+StatusOr<double> MeasureBf16GemmPeak(int, int) {
+  return common::UnavailableError("this build has no CUDA backend");
+}
+
 StatusOr<std::unique_ptr<Backend>> CreateCudaBackend(const CudaBackendOptions&) {
   return common::UnavailableError(
       "this build has no CUDA backend (nvcc was not found when it was configured)");
