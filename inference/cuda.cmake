@@ -38,3 +38,16 @@ if(ASSISTANT_HAVE_CUDA)
 else()
   target_sources(inference PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/backend/cuda/cuda_unavailable.cc)
 endif()
+
+# The GPU check program (tests/gpu/run_gpu_checks.sh runs it): the CUDA backend against the CPU
+# backend op by op, device sampling against its reference, greedy ids through graphs. Defined
+# here rather than with the GoogleTest tests so that a bare GPU machine builds it.
+if(ASSISTANT_HAVE_CUDA)
+  add_executable(cuda-backend-check
+    ${CMAKE_CURRENT_LIST_DIR}/../tests/inference/cuda/cuda_backend_check.cc)
+  target_link_libraries(cuda-backend-check PRIVATE inference)
+  target_include_directories(cuda-backend-check PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src)
+  target_compile_definitions(cuda-backend-check PRIVATE
+    ASSISTANT_SOURCE_DIR="${CMAKE_CURRENT_LIST_DIR}/..")
+  assistant_target_warnings(cuda-backend-check)
+endif()

@@ -13,10 +13,5 @@ assistant_add_test(cuda_sampling_test
   LIBS inference
   TIMEOUT 60)
 
-if(ASSISTANT_HAVE_CUDA)
-  add_executable(cuda-backend-check ${CMAKE_CURRENT_LIST_DIR}/cuda/cuda_backend_check.cc)
-  target_link_libraries(cuda-backend-check PRIVATE inference)
-  target_include_directories(cuda-backend-check PRIVATE ${CMAKE_CURRENT_LIST_DIR}/../../inference/src)
-  target_compile_definitions(cuda-backend-check PRIVATE ASSISTANT_SOURCE_DIR="${ASSISTANT_SOURCE_DIR}")
-  assistant_target_warnings(cuda-backend-check)
-endif()
+# cuda-backend-check (the GPU comparison program) is defined in inference/cuda.cmake, so the GPU
+# script builds it without GoogleTest.

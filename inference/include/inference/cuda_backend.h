@@ -64,6 +64,14 @@ StatusOr<DeviceMemoryPlan> PlanDeviceMemory(size_t free_bytes, size_t weight_byt
 // "1.50 GiB"
 std::string FormatBytes(size_t bytes);
 
+// --- Flash-attention prefill (host-side tiling, tested without a GPU) ----------------------------
+
+// Tiles of up to `tile_rows` consecutive rows of one sequence, in row order: (first row, rows).
+// A step of `min_rows` rows or more is tiled (min_rows 0: never); shorter steps and padded decode
+// steps give no tiles and use the flash-decoding kernel.
+std::vector<int32_t> PlanAttentionTiles(std::span<const StepSequence> sequences, int64_t n_rows,
+                                        int tile_rows, int min_rows);
+
 // --- Decode steps as CUDA graphs (host-side logic, tested without a GPU) -------------------------
 
 // 1, 2, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128: padding adds at most half a step's rows.

@@ -104,6 +104,28 @@ TEST(GraphBucketTest, SmallestBucketThatFitsAndNoneAboveTheLargest) {
   }
 }
 
+TEST(AttentionTilesTest, LongStepsAreTiledPerSequenceShortOnesNot) {
+  const std::vector<int32_t> table;
+  const std::vector<StepSequence> seqs{{0, 40, 0, table}, {40, 3, 17, table}, {43, 16, 5, table}};
+  const std::vector<int32_t> want{0, 16, 16, 16, 32, 8, 40, 3, 43, 16};
+  EXPECT_EQ(PlanAttentionTiles(seqs, 59, 16, 32), want);
+  EXPECT_TRUE(PlanAttentionTiles(seqs, 59, 16, 64).empty());  // below the threshold
+  EXPECT_TRUE(PlanAttentionTiles(seqs, 59, 16, 0).empty());   // flash prefill off
+  // Every row is in exactly one tile, and a tile never spans two sequences.
+  const auto tiles = PlanAttentionTiles(seqs, 59, 16, 1);
+  std::vector<int> covered(59, 0);
+  for (size_t i = 0; i < tiles.size(); i += 2) {
+    int seq = -1;
+    for (int r = tiles[i]; r < tiles[i] + tiles[i + 1]; ++r) {
+      ++covered[r];
+      const int s = r < 40 ? 0 : r < 43 ? 1 : 2;
+      if (seq == -1) seq = s;
+      EXPECT_EQ(s, seq);
+    }
+  }
+  EXPECT_EQ(covered, std::vector<int>(59, 1));
+}
+
 TEST(GraphScheduleTest, WarmThenCaptureThenReplayPerBucket) {
   using A = GraphSchedule::Action;
   GraphSchedule s;

@@ -317,6 +317,9 @@ class CudaBackend final : public Backend {
     for (int32_t r : step.logit_rows) {
       if (r < 0 || r >= n_real) return common::InvalidArgumentError("logit row out of range");
     }
+    const std::vector<int32_t> tiles =
+        padded ? std::vector<int32_t>{}
+               : PlanAttentionTiles(step.sequences, n_real, cuda::kFlashTileRows, flash_min_rows_);
     std::vector<int32_t> logit_rows(step.logit_rows.begin(), step.logit_rows.end());
     if (padded) {
       logit_rows.resize(static_cast<size_t>(n), 0);
@@ -337,6 +340,7 @@ class CudaBackend final : public Backend {
     packed.insert(packed.end(), logit_rows.begin(), logit_rows.end());
     packed.insert(packed.end(), offsets.begin(), offsets.end());
     packed.insert(packed.end(), tables.begin(), tables.end());
+    packed.insert(packed.end(), tiles.begin(), tiles.end());
     // Room for the largest padded layout, so that steps of other sizes do not move the buffer.
     const size_t want = std::max(packed.size(), step_floor_) * 4 + 4;
     int32_t* d = static_cast<int32_t*>(step_mem_.Get(want, &error_));
@@ -353,6 +357,8 @@ class CudaBackend final : public Backend {
     arrays_.table_offset = d + 3 * n + n_lr;
     arrays_.tables = d + 3 * n + n_lr + static_cast<int64_t>(offsets.size());
     n_logit_rows_ = n_lr;
+    tiles_ = arrays_.tables + tables.size();
+    n_tiles_ = static_cast<int64_t>(tiles.size() / 2);
     return common::OkStatus();
   }
 
@@ -475,6 +481,11 @@ class CudaBackend final : public Backend {
                       TensorView out) override {
     cuda::LaunchKvStore(kv_, p.layer, arrays_, k, v, p.n_head_kv * p.head_dim_k,
                         p.n_head_kv * p.head_dim_v, stream_);
+    if (n_tiles_ > 0 &&
+        cuda::LaunchFlashPrefill(kv_, p, arrays_, tiles_, n_tiles_, q, out, stream_)) {
+      Check(true, "PagedAttention (flash prefill)", GgmlType::kF32);
+      return;
+    }
     Check(cuda::LaunchPagedAttention(kv_, p, arrays_, q, out, stream_), "PagedAttention",
           GgmlType::kF32);
   }
@@ -606,6 +617,8 @@ class CudaBackend final : public Backend {
   GraphSchedule graph_schedule_;
   std::map<int, cudaGraphExec_t> graphs_;
   int flash_min_rows_ = 0;
+  const int32_t* tiles_ = nullptr;  // flash prefill tiles of the current step (device)
+  int64_t n_tiles_ = 0;
   std::vector<uint8_t> sample_host_;
   const int32_t* tokens_ = nullptr;
   const int32_t* logit_rows_ = nullptr;
