@@ -66,6 +66,9 @@ class BackendWeight {
   int64_t rows = 0;
   int64_t n_mats = 1;
   std::string name;
+  // Tensor parallelism: this rank holds a slice of the product's inputs, so the backend sums
+  // the outputs of MatMul / MoeMatMul over the ranks (all-reduce) before anything reads them.
+  bool all_reduce_after = false;
 };
 
 // One sequence's slice of a step, as the backend sees it (host side, uploaded by BeginStep).

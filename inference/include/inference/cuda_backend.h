@@ -21,8 +21,31 @@
 
 namespace inference {
 
+// A group of NCCL communicators, one per GPU of this host (tensor parallelism). Opened at run
+// time (libnccl.so.2); never created for one GPU.
+class NcclGroup {
+ public:
+  // Communicators over GPUs 0..ranks-1 (ncclCommInitAll). UNAVAILABLE without NCCL or CUDA.
+  static StatusOr<std::shared_ptr<NcclGroup>> Create(int ranks);
+  ~NcclGroup();
+  NcclGroup(const NcclGroup&) = delete;
+  NcclGroup& operator=(const NcclGroup&) = delete;
+  int ranks() const;
+  // Enqueues data[0, count) = sum over the ranks on `stream` (a cudaStream_t), in place. Every
+  // rank must call it, each from its own thread.
+  Status AllReduceSum(int rank, float* data, size_t count, void* stream);
+
+ private:
+  NcclGroup();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
 struct CudaBackendOptions {
   int device = 0;
+  // Tensor parallelism: the group and this backend's rank in it (the rank is also the device).
+  std::shared_ptr<NcclGroup> nccl;
+  int rank = 0;
   // Bytes of device memory left free for cuBLAS workspaces and fragmentation.
   size_t reserve_bytes = size_t{512} << 20;
   // Record decode steps as CUDA graphs, one per batch-size bucket (DefaultGraphBuckets()).
@@ -37,6 +60,9 @@ bool CudaBackendCompiled();
 
 // Usable CUDA devices (0 without a driver, a GPU, or the backend).
 int CudaDeviceCount();
+
+// Makes `device` the calling thread's current CUDA device (one thread per GPU).
+Status UseCudaDevice(int device);
 
 // Figures of the device for the benchmark: device-to-device copy bandwidth (bytes/s, cudaMemcpy
 // of `bytes` each way, best of several) and the bf16 tensor-core peak (flop/s, cublasGemmEx on

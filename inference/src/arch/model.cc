@@ -1,10 +1,16 @@
 // Model: opens the GGUF file, picks the backend and the architecture, runs batched steps.
 #include "inference/model.h"
 
+#include <condition_variable>
 #include <cstdio>
+#include <functional>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <utility>
+#include <vector>
 
 #include "arch/arch.h"
 #include "inference/backend.h"
@@ -17,7 +23,7 @@ namespace {
 
 class ModelImpl final : public Model {
  public:
-  ModelImpl(std::unique_ptr<GgufFile> file, ModelConfig config, std::unique_ptr<Backend> backend,
+  ModelImpl(std::shared_ptr<const GgufFile> file, ModelConfig config, std::unique_ptr<Backend> backend,
             std::unique_ptr<arch::Architecture> arch, KvCacheType kv_type)
       : kv_type_(kv_type),
         file_(std::move(file)),
@@ -83,8 +89,8 @@ class ModelImpl final : public Model {
   }
 
   void set_device_sampling(bool on) { device_sampling_ = on; }
+  Backend& backend() { return *backend_; }
 
- private:
   // Embeds the batch and runs the architecture: *out = the logits [logit rows, n_vocab] on the
   // backend (valid until the next step).
   Status RunStep(const ForwardBatch& batch, TensorView* out) {
@@ -160,9 +166,10 @@ class ModelImpl final : public Model {
     return common::OkStatus();
   }
 
+ private:
   // Constant after construction.
   const KvCacheType kv_type_;
-  const std::unique_ptr<GgufFile> file_;  // the mapping the CPU weights point into
+  const std::shared_ptr<const GgufFile> file_;  // the mapping the CPU weights point into
   const ModelConfig config_;
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<arch::Architecture> arch_;
@@ -187,6 +194,194 @@ void LogBackendFallback(const Status& why) {
                quoted.c_str());
 }
 
+std::unique_ptr<arch::Architecture> MakeArch(const ModelConfig& config) {
+  if (config.arch == "llama") return arch::MakeLlama(config);
+  if (config.arch == "qwen2" || config.arch == "qwen2moe") return arch::MakeQwen2(config);
+  if (config.arch == "qwen3" || config.arch == "qwen3moe") return arch::MakeQwen3(config);
+  if (config.arch == "deepseek2") return arch::MakeDeepseek2(config);
+  return nullptr;
+}
+
+// One thread per GPU: RunAll(fn) runs fn(rank) on every rank's own thread and waits for all.
+class RankThreads {
+ public:
+  explicit RankThreads(int n) : results_(static_cast<size_t>(n)) {
+    for (int r = 0; r < n; ++r) threads_.emplace_back([this, r] { Loop(r); });
+  }
+  ~RankThreads() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+  Status RunAll(const std::function<Status(int)>& fn) {
+    std::unique_lock<std::mutex> lock(mu_);
+    fn_ = &fn;
+    pending_ = static_cast<int>(threads_.size());
+    for (auto& r : results_) r = common::OkStatus();
+    ++epoch_;
+    cv_.notify_all();
+    done_cv_.wait(lock, [this] { return pending_ == 0; });
+    fn_ = nullptr;
+    for (size_t r = 0; r < results_.size(); ++r) {
+      if (!results_[r].ok()) return results_[r].WithContext("GPU " + std::to_string(r));
+    }
+    return common::OkStatus();
+  }
+
+ private:
+  void Loop(int rank) {
+    uint64_t seen = 0;
+    std::unique_lock<std::mutex> lock(mu_);
+    while (true) {
+      cv_.wait(lock, [&] { return stop_ || epoch_ != seen; });
+      if (stop_) return;
+      seen = epoch_;
+      const std::function<Status(int)>* fn = fn_;
+      lock.unlock();
+      Status s = (*fn)(rank);
+      lock.lock();
+      results_[static_cast<size_t>(rank)] = std::move(s);
+      if (--pending_ == 0) done_cv_.notify_all();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_, done_cv_;
+  const std::function<Status(int)>* fn_ = nullptr;  // guarded by mu_
+  std::vector<Status> results_;                      // guarded by mu_
+  int pending_ = 0;                                  // guarded by mu_
+  uint64_t epoch_ = 0;                               // guarded by mu_
+  bool stop_ = false;                                // guarded by mu_
+  std::vector<std::thread> threads_;
+};
+
+// Tensor parallelism over GPUs 0..N-1 of this host: one ModelImpl per rank (its backend, its
+// slice of the weights as planned by inference/tensor_parallel.h, its slice of the KV heads),
+// each driven by its own thread; the backends all-reduce after the split products. Every rank
+// computes the same logits; rank 0's are returned (and sampled).
+class TensorParallelModel final : public Model {
+ public:
+  TensorParallelModel(std::shared_ptr<const GgufFile> file, ModelConfig config, int ranks,
+                      std::shared_ptr<NcclGroup> nccl)
+      : file_(std::move(file)),
+        config_(std::move(config)),
+        nccl_(std::move(nccl)),
+        ranks_(static_cast<size_t>(ranks)),
+        threads_(ranks) {}
+  ~TensorParallelModel() override {
+    // Each rank's device objects are released on its own thread, with its device current.
+    (void)threads_.RunAll([this](int r) {
+      Status s = UseCudaDevice(r);
+      ranks_[static_cast<size_t>(r)].reset();
+      return s;
+    });
+  }
+
+  Status LoadRanks(const ModelOptions& options, KvCacheType kv_type) {
+    const int n = static_cast<int>(ranks_.size());
+    ASSIGN_OR_RETURN(const ModelConfig rank_config, RankConfig(config_, n));
+    return threads_.RunAll([&](int r) -> Status {
+      RETURN_IF_ERROR(UseCudaDevice(r));
+      CudaBackendOptions o;
+      o.device = r;
+      o.rank = r;
+      o.nccl = nccl_;
+      o.graphs = false;  // NCCL inside captured graphs is not verified yet
+      ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend, CreateCudaBackend(o));
+      std::unique_ptr<arch::Architecture> a = MakeArch(rank_config);
+      if (!a) return common::UnimplementedError("architecture '" + config_.arch + "'");
+      arch::WeightLoader loader(
+          *file_, backend.get(),
+          [this, n, r](const GgufTensor& t, std::vector<uint8_t>* storage,
+                       bool* all_reduce) -> StatusOr<GgufTensor> {
+            ASSIGN_OR_RETURN(const TensorShard s, ShardTensor(config_, n, r, t.name, t.dims, t.type));
+            *all_reduce = s.all_reduce_after;
+            if (s.split == ShardSplit::kReplicated) return t;
+            ASSIGN_OR_RETURN(*storage, ExtractShard(t, s));
+            GgufTensor out = t;
+            const size_t axis = s.split == ShardSplit::kRows ? 1 : 0;
+            out.n_elements = t.n_elements / out.dims[axis] * static_cast<uint64_t>(s.count);
+            out.dims[axis] = static_cast<uint64_t>(s.count);
+            out.data = storage->data();
+            out.n_bytes = storage->size();
+            return out;
+          });
+      RETURN_IF_ERROR(a->Load(loader));
+      auto model = std::make_unique<ModelImpl>(file_, rank_config, std::move(backend),
+                                               std::move(a), kv_type);
+      model->set_device_sampling(options.sampling != "host");
+      ranks_[static_cast<size_t>(r)] = std::move(model);
+      return common::OkStatus();
+    });
+  }
+
+  const ModelConfig& config() const override { return config_; }
+  const GgufFile& file() const override { return *file_; }
+  std::string backend_name() const override {
+    return "cuda tensor-parallel x" + std::to_string(ranks_.size()) + " (" +
+           ranks_[0]->backend_name() + ")";
+  }
+  size_t KvBytesPerBlock(int block_size) const override {
+    return ranks_[0]->KvBytesPerBlock(block_size);  // per GPU: each holds its heads' K/V
+  }
+  Status AllocateKvCache(int num_blocks, int block_size) override {
+    return threads_.RunAll([&](int r) -> Status {
+      RETURN_IF_ERROR(UseCudaDevice(r));
+      return ranks_[static_cast<size_t>(r)]->AllocateKvCache(num_blocks, block_size);
+    });
+  }
+  Status CopyKvBlock(int src_block, int dst_block) override {
+    return threads_.RunAll([&](int r) -> Status {
+      RETURN_IF_ERROR(UseCudaDevice(r));
+      return ranks_[static_cast<size_t>(r)]->CopyKvBlock(src_block, dst_block);
+    });
+  }
+  Status Forward(const ForwardBatch& batch, std::vector<float>* logits) override {
+    return threads_.RunAll([&](int r) -> Status {
+      RETURN_IF_ERROR(UseCudaDevice(r));
+      ModelImpl& m = *ranks_[static_cast<size_t>(r)];
+      if (r == 0) return m.Forward(batch, logits);
+      TensorView out;
+      RETURN_IF_ERROR(m.RunStep(batch, &out));
+      return m.backend().Synchronize();
+    });
+  }
+  bool samples_on_device() const override { return ranks_[0]->samples_on_device(); }
+  Status ForwardSample(const ForwardBatch& batch, std::span<const DeviceSampleRow> rows,
+                       std::span<const PenaltyEntry> penalties, std::vector<int32_t>* tokens,
+                       std::vector<float>* host_rows) override {
+    return threads_.RunAll([&](int r) -> Status {
+      RETURN_IF_ERROR(UseCudaDevice(r));
+      ModelImpl& m = *ranks_[static_cast<size_t>(r)];
+      if (r == 0) return m.ForwardSample(batch, rows, penalties, tokens, host_rows);
+      TensorView out;
+      RETURN_IF_ERROR(m.RunStep(batch, &out));
+      return m.backend().Synchronize();
+    });
+  }
+
+ private:
+  const std::shared_ptr<const GgufFile> file_;
+  const ModelConfig config_;
+  const std::shared_ptr<NcclGroup> nccl_;          // outlives the backends that use it
+  std::vector<std::unique_ptr<ModelImpl>> ranks_;  // rank r used on thread r only
+  mutable RankThreads threads_;
+};
+
+StatusOr<std::unique_ptr<Model>> LoadTensorParallel(std::unique_ptr<GgufFile> file,
+                                                    ModelConfig config,
+                                                    const ModelOptions& options,
+                                                    KvCacheType kv_type) {
+  ASSIGN_OR_RETURN(std::shared_ptr<NcclGroup> nccl, NcclGroup::Create(options.tensor_parallel));
+  auto model = std::make_unique<TensorParallelModel>(std::move(file), std::move(config),
+                                                     options.tensor_parallel, std::move(nccl));
+  RETURN_IF_ERROR(model->LoadRanks(options, kv_type));
+  return std::unique_ptr<Model>(std::move(model));
+}
+
 }  // namespace
 
 StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& gguf_path,
@@ -194,14 +389,7 @@ StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& gguf_path,
   ASSIGN_OR_RETURN(std::unique_ptr<GgufFile> file, GgufFile::Open(gguf_path));
   ASSIGN_OR_RETURN(ModelConfig config, arch::ReadConfig(*file));
 
-  auto make_arch = [&config]() -> std::unique_ptr<arch::Architecture> {
-    if (config.arch == "llama") return arch::MakeLlama(config);
-    if (config.arch == "qwen2" || config.arch == "qwen2moe") return arch::MakeQwen2(config);
-    if (config.arch == "qwen3" || config.arch == "qwen3moe") return arch::MakeQwen3(config);
-    if (config.arch == "deepseek2") return arch::MakeDeepseek2(config);
-    return nullptr;
-  };
-  std::unique_ptr<arch::Architecture> arch = make_arch();
+  std::unique_ptr<arch::Architecture> arch = MakeArch(config);
   if (!arch) {
     return common::UnimplementedError("architecture '" + config.arch + "' is not supported");
   }
@@ -230,10 +418,7 @@ StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& gguf_path,
     }
     RETURN_IF_ERROR(ValidateTensorParallel(config, options.tensor_parallel, CudaDeviceCount()));
     RETURN_IF_ERROR(CheckNcclForTensorParallel(options.tensor_parallel));
-    return common::UnimplementedError(
-        "tensor_parallel " + std::to_string(options.tensor_parallel) +
-        ": the model splits as planned, but running one rank per GPU is not implemented yet "
-        "(see docs/cuda.md); use tensor_parallel 1");
+    return LoadTensorParallel(std::move(file), std::move(config), options, kv_type);
   }
   std::unique_ptr<Backend> backend;
   // The GPU when one is present and the model fits, else the CPU, saying why.
@@ -248,7 +433,7 @@ StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& gguf_path,
     if (!gpu.ok()) {
       if (options.backend == "cuda") return gpu;
       backend.reset();
-      arch = make_arch();
+      arch = MakeArch(config);
       LogBackendFallback(gpu);
     }
   }

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -19,6 +20,7 @@
 #include "backend/cuda/ops.cuh"
 #include "backend/cuda/sampling.cuh"
 #include "inference/cuda_backend.h"
+#include "inference/tensor_parallel.h"
 
 namespace inference {
 namespace {
@@ -129,6 +131,8 @@ class CudaBackend final : public Backend {
     }
     device_ = options.device;
     reserve_ = options.reserve_bytes;
+    nccl_ = options.nccl;
+    rank_ = options.rank;
     if (options.graphs) graph_buckets_ = DefaultGraphBuckets();
     flash_min_rows_ = options.flash_prefill_min_rows;
     for (Scratch* sc : {&step_mem_, &w_scratch_, &x_scratch_}) sc->generation = &generation_;
@@ -430,6 +434,12 @@ class CudaBackend final : public Backend {
     Check(true, "GatherLogitRows", GgmlType::kF32);
   }
   void MatMul(const BackendWeight& weight, TensorView x, TensorView y) override {
+    Product(weight, x, y);
+    if (weight.all_reduce_after) AllReduce(y, weight.name);
+  }
+
+  // y = W x on this rank (no communication).
+  void Product(const BackendWeight& weight, TensorView x, TensorView y) {
     const WeightRef& w = Ref(weight);
     if (x.rows <= cuda::kMaxMatVecBatch) {
       Check(cuda::LaunchMatVec(w, x.data, x.stride, static_cast<int>(x.rows), y.data, y.stride,
@@ -437,13 +447,21 @@ class CudaBackend final : public Backend {
             "MatMul", w.type);
       return;
     }
-    // Prefill: bf16 tensor-core GEMM with fp32 accumulation, y^T = W x^T.
-    auto* wb = static_cast<__nv_bfloat16*>(
-        w_scratch_.Get(static_cast<size_t>(w.rows * w.cols) * sizeof(__nv_bfloat16), &error_));
+    // Prefill: bf16 tensor-core GEMM with fp32 accumulation, y^T = W x^T. BF16 weights are used
+    // in place; other types are dequantized to a bf16 scratch matrix first.
+    const __nv_bfloat16* wb = nullptr;
+    if (w.type == GgmlType::kBF16) {
+      wb = reinterpret_cast<const __nv_bfloat16*>(w.data);
+    } else {
+      auto* scratch = static_cast<__nv_bfloat16*>(
+          w_scratch_.Get(static_cast<size_t>(w.rows * w.cols) * sizeof(__nv_bfloat16), &error_));
+      if (scratch == nullptr) return;
+      Check(cuda::LaunchDequantizeToBf16(w, 0, scratch, stream_), "MatMul", w.type);
+      wb = scratch;
+    }
     auto* xb = static_cast<__nv_bfloat16*>(
         x_scratch_.Get(static_cast<size_t>(x.rows * x.cols) * sizeof(__nv_bfloat16), &error_));
-    if (wb == nullptr || xb == nullptr) return;
-    Check(cuda::LaunchDequantizeToBf16(w, 0, wb, stream_), "MatMul", w.type);
+    if (xb == nullptr) return;
     cuda::LaunchF32ToBf16(x.data, x.rows, x.cols, x.stride, xb, stream_);
     const float alpha = 1.0f, beta = 0.0f;
     cublasStatus_t s = blas_.gemm_ex(
@@ -456,6 +474,23 @@ class CudaBackend final : public Backend {
                                      " for weight '" + weight.name + "'");
     }
   }
+
+  // Tensor parallelism: sums y over the ranks in place (after a product over split inputs).
+  void AllReduce(TensorView y, const std::string& what) {
+    if (!error_.ok()) return;
+    if (!nccl_) {
+      error_ = common::FailedPreconditionError("weight '" + what +
+                                               "' needs an all-reduce but no NCCL group is set");
+      return;
+    }
+    if (y.stride != y.cols) {
+      error_ = common::InternalError("all-reduce of a strided view after '" + what + "'");
+      return;
+    }
+    Status st = nccl_->AllReduceSum(rank_, y.data, static_cast<size_t>(y.rows * y.cols), stream_);
+    if (!st.ok()) error_ = st.WithContext("after '" + what + "'");
+  }
+
   // fp32 activations in blocks of up to 8 tokens: exact for every batch size.
   void MatMulExact(const BackendWeight& weight, TensorView x, TensorView y) override {
     const WeightRef& w = Ref(weight);
@@ -521,6 +556,8 @@ class CudaBackend final : public Backend {
                                      ids.stride, static_cast<int>(ids.cols), ids.rows * ids.cols,
                                      y.data, y.stride, stream_),
           "MoeMatMul", experts.type);
+    // Split expert inputs (ffn_down_exps): the slots are partial sums; combining is linear.
+    if (experts.all_reduce_after) AllReduce(y, experts.name);
   }
   void MoeCombine(TensorView y, TensorView weights, TensorView out) override {
     cuda::LaunchMoeCombine(y, weights, out, stream_);
@@ -598,6 +635,8 @@ class CudaBackend final : public Backend {
 
   // Constant after Init.
   int device_ = 0;
+  std::shared_ptr<NcclGroup> nccl_;  // tensor parallelism (null: one GPU)
+  int rank_ = 0;
   size_t reserve_ = 0;
   std::string device_name_;
   cudaStream_t stream_ = nullptr;
@@ -715,6 +754,84 @@ StatusOr<double> MeasureBf16GemmPeak(int device, int n) {
   blas.destroy(h);
   if (!t.ok()) return t.status();
   return 2.0 * n * static_cast<double>(n) * n / *t;
+}
+
+Status UseCudaDevice(int device) {
+  RETURN_IF_CUDA_ERROR(cudaSetDevice(device));
+  return common::OkStatus();
+}
+
+// --- NCCL, opened at run time ------------------------------------------------------------------
+// The few declarations of nccl.h this needs (NCCL 2.x ABI), so that building needs no NCCL.
+namespace {
+using NcclComm = struct ncclComm*;
+using NcclResult = int;  // ncclSuccess = 0
+constexpr int kNcclFloat32 = 7;
+constexpr int kNcclSum = 0;
+}  // namespace
+
+struct NcclGroup::Impl {
+  void* lib = nullptr;
+  NcclResult (*comm_init_all)(NcclComm*, int, const int*) = nullptr;
+  NcclResult (*all_reduce)(const void*, void*, size_t, int, int, NcclComm, cudaStream_t) = nullptr;
+  NcclResult (*comm_destroy)(NcclComm) = nullptr;
+  const char* (*error_string)(NcclResult) = nullptr;
+  std::vector<NcclComm> comms;
+};
+
+NcclGroup::NcclGroup() : impl_(new Impl) {}
+
+NcclGroup::~NcclGroup() {
+  for (NcclComm c : impl_->comms) {
+    if (c != nullptr && impl_->comm_destroy != nullptr) impl_->comm_destroy(c);
+  }
+  if (impl_->lib != nullptr) dlclose(impl_->lib);
+}
+
+StatusOr<std::shared_ptr<NcclGroup>> NcclGroup::Create(int ranks) {
+  RETURN_IF_ERROR(CheckNcclForTensorParallel(ranks));
+  if (ranks < 2) return common::InvalidArgumentError("an NCCL group needs at least 2 ranks");
+  if (ranks > CudaDeviceCount()) {
+    return common::FailedPreconditionError("fewer GPUs than tensor-parallel ranks");
+  }
+  std::shared_ptr<NcclGroup> g(new NcclGroup());
+  Impl& m = *g->impl_;
+  for (const char* so : {"libnccl.so.2", "libnccl.so"}) {
+    m.lib = dlopen(so, RTLD_NOW | RTLD_LOCAL);
+    if (m.lib != nullptr) break;
+  }
+  if (m.lib == nullptr) return common::UnavailableError("libnccl.so.2 could not be opened");
+  m.comm_init_all = reinterpret_cast<decltype(m.comm_init_all)>(dlsym(m.lib, "ncclCommInitAll"));
+  m.all_reduce = reinterpret_cast<decltype(m.all_reduce)>(dlsym(m.lib, "ncclAllReduce"));
+  m.comm_destroy = reinterpret_cast<decltype(m.comm_destroy)>(dlsym(m.lib, "ncclCommDestroy"));
+  m.error_string = reinterpret_cast<decltype(m.error_string)>(dlsym(m.lib, "ncclGetErrorString"));
+  if (!m.comm_init_all || !m.all_reduce || !m.comm_destroy || !m.error_string) {
+    return common::UnavailableError("libnccl lacks the functions tensor parallelism needs");
+  }
+  // One process, one communicator per GPU 0..ranks-1 (ncclCommInitAll); multi-host runs would
+  // use ncclGetUniqueId + ncclCommInitRank instead (docs/cuda.md).
+  m.comms.assign(static_cast<size_t>(ranks), nullptr);
+  std::vector<int> devices(static_cast<size_t>(ranks));
+  for (int r = 0; r < ranks; ++r) devices[static_cast<size_t>(r)] = r;
+  const NcclResult res = m.comm_init_all(m.comms.data(), ranks, devices.data());
+  if (res != 0) {
+    m.comms.clear();
+    return common::UnavailableError(std::string("ncclCommInitAll failed: ") + m.error_string(res));
+  }
+  return g;
+}
+
+int NcclGroup::ranks() const { return static_cast<int>(impl_->comms.size()); }
+
+Status NcclGroup::AllReduceSum(int rank, float* data, size_t count, void* stream) {
+  if (rank < 0 || rank >= ranks()) return common::InvalidArgumentError("no such NCCL rank");
+  const NcclResult res = impl_->all_reduce(data, data, count, kNcclFloat32, kNcclSum,
+                                           impl_->comms[static_cast<size_t>(rank)],
+                                           static_cast<cudaStream_t>(stream));
+  if (res != 0) {
+    return common::InternalError(std::string("ncclAllReduce failed: ") + impl_->error_string(res));
+  }
+  return common::OkStatus();
 }
 
 StatusOr<std::unique_ptr<Backend>> CreateCudaBackend(const CudaBackendOptions& options) {
