@@ -109,7 +109,8 @@ int GraphBucketFor(int rows, std::span<const int> buckets);
 // When to record and when to replay. A graph bakes in every device pointer its kernels read, so
 // the backend counts its (re)allocations in a generation number: a new generation drops every
 // graph. Per bucket: the first step of a generation runs eagerly (it sizes every buffer), the
-// second is captured, the following ones replay. Three failed captures turn graphs off.
+// second is captured, the following ones replay. Three failed captures of a bucket leave that
+// bucket eager for good; Disable() turns every graph off.
 class GraphSchedule {
  public:
   enum class Action { kEager, kCapture, kReplay };
@@ -120,6 +121,7 @@ class GraphSchedule {
   Decision Next(int bucket, uint64_t generation);
   void Captured(int bucket, uint64_t generation);
   void CaptureFailed(int bucket);
+  void Disable();
   bool enabled() const { return enabled_; }
   int recorded() const;
 
@@ -128,7 +130,7 @@ class GraphSchedule {
  private:
   enum class State { kWarm, kRecorded };
   bool enabled_ = true;
-  int failures_ = 0;
+  std::map<int, int> failures_;  // failed captures per bucket
   uint64_t generation_ = 0;
   std::map<int, State> buckets_;
 };

@@ -156,17 +156,22 @@ TEST(GraphScheduleTest, NewGenerationDropsEveryGraph) {
   EXPECT_EQ(s.Next(4, 9).action, A::kEager);
 }
 
-TEST(GraphScheduleTest, ThreeFailedCapturesTurnGraphsOff) {
+TEST(GraphScheduleTest, ThreeFailedCapturesLeaveThatBucketEager) {
   using A = GraphSchedule::Action;
   GraphSchedule s;
   for (int i = 0; i < GraphSchedule::kMaxFailures; ++i) {
-    EXPECT_TRUE(s.enabled());
-    EXPECT_EQ(s.Next(2, 1).action, A::kEager);
-    EXPECT_EQ(s.Next(2, 1).action, A::kCapture);
-    s.CaptureFailed(2);
+    EXPECT_EQ(s.Next(32, 1).action, A::kEager);
+    EXPECT_EQ(s.Next(32, 1).action, A::kCapture);
+    s.CaptureFailed(32);
   }
-  EXPECT_FALSE(s.enabled());
+  EXPECT_EQ(s.Next(32, 1).action, A::kEager);
+  EXPECT_EQ(s.Next(32, 1).action, A::kEager);
+  // Other buckets still record.
   EXPECT_EQ(s.Next(2, 1).action, A::kEager);
+  EXPECT_EQ(s.Next(2, 1).action, A::kCapture);
+  EXPECT_TRUE(s.enabled());
+  s.Disable();
+  EXPECT_FALSE(s.enabled());
   EXPECT_EQ(s.Next(2, 1).action, A::kEager);
 }
 

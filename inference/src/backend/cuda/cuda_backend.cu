@@ -40,6 +40,9 @@ struct CublasApi {
                                       const void*, cudaDataType, int, const void*, void*,
                                       cudaDataType, int, cublasComputeType_t, cublasGemmAlgo_t);
   GemmExFn gemm_ex = nullptr;
+  // Optional (graphs): a fixed workspace, so captured GEMMs allocate nothing.
+  using SetWorkspaceFn = cublasStatus_t (*)(cublasHandle_t, void*, size_t);
+  SetWorkspaceFn set_workspace = nullptr;
 
   Status Load() {
     for (const char* name : {"libcublas.so.13", "libcublas.so"}) {
@@ -54,6 +57,7 @@ struct CublasApi {
     destroy = reinterpret_cast<decltype(destroy)>(dlsym(handle, "cublasDestroy_v2"));
     set_stream = reinterpret_cast<decltype(set_stream)>(dlsym(handle, "cublasSetStream_v2"));
     gemm_ex = reinterpret_cast<decltype(gemm_ex)>(dlsym(handle, "cublasGemmEx"));
+    set_workspace = reinterpret_cast<SetWorkspaceFn>(dlsym(handle, "cublasSetWorkspace_v2"));
     if (!create || !destroy || !set_stream || !gemm_ex) {
       return common::UnavailableError("libcublas lacks the functions this backend needs");
     }
@@ -146,6 +150,15 @@ class CudaBackend final : public Backend {
       return common::InternalError("cublasCreate failed");
     }
     blas_.set_stream(cublas_, stream_);
+    if (blas_.set_workspace != nullptr) {
+      constexpr size_t kWorkspace = size_t{32} << 20;
+      void* ws = nullptr;
+      RETURN_IF_CUDA_ERROR(cudaMalloc(&ws, kWorkspace));
+      blas_workspace_.reset(ws);
+      if (blas_.set_workspace(cublas_, ws, kWorkspace) != CUBLAS_STATUS_SUCCESS) {
+        return common::InternalError("cublasSetWorkspace failed");
+      }
+    }
     return common::OkStatus();
   }
 
@@ -642,6 +655,7 @@ class CudaBackend final : public Backend {
   cudaStream_t stream_ = nullptr;
   CublasApi blas_;
   cublasHandle_t cublas_ = nullptr;
+  DevicePtr blas_workspace_;
 
   // State of the loaded model and the current step (one caller at a time).
   size_t uploaded_ = 0;

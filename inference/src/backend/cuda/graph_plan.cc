@@ -20,6 +20,7 @@ int GraphBucketFor(int rows, std::span<const int> buckets) {
 GraphSchedule::Decision GraphSchedule::Next(int bucket, uint64_t generation) {
   Decision d;
   if (!enabled_ || bucket <= 0) return d;
+  if (auto f = failures_.find(bucket); f != failures_.end() && f->second >= kMaxFailures) return d;
   if (generation != generation_) {
     d.drop_graphs = recorded() > 0;
     buckets_.clear();
@@ -48,10 +49,12 @@ void GraphSchedule::Captured(int bucket, uint64_t generation) {
 
 void GraphSchedule::CaptureFailed(int bucket) {
   buckets_.erase(bucket);
-  if (++failures_ >= kMaxFailures) {
-    enabled_ = false;
-    buckets_.clear();
-  }
+  ++failures_[bucket];
+}
+
+void GraphSchedule::Disable() {
+  enabled_ = false;
+  buckets_.clear();
 }
 
 int GraphSchedule::recorded() const {
