@@ -489,19 +489,21 @@ class CudaBackend final : public Backend {
   }
 
   // Tensor parallelism: sums y over the ranks in place (after a product over split inputs).
+  // Issued even after an earlier error: every rank must make the same collective calls, or the
+  // others would wait forever; the error is reported by Synchronize() as usual.
   void AllReduce(TensorView y, const std::string& what) {
-    if (!error_.ok()) return;
     if (!nccl_) {
-      error_ = common::FailedPreconditionError("weight '" + what +
-                                               "' needs an all-reduce but no NCCL group is set");
+      if (error_.ok()) {
+        error_ = common::FailedPreconditionError("weight '" + what +
+                                                 "' needs an all-reduce but no NCCL group is set");
+      }
       return;
     }
-    if (y.stride != y.cols) {
+    if (y.stride != y.cols && error_.ok()) {
       error_ = common::InternalError("all-reduce of a strided view after '" + what + "'");
-      return;
     }
     Status st = nccl_->AllReduceSum(rank_, y.data, static_cast<size_t>(y.rows * y.cols), stream_);
-    if (!st.ok()) error_ = st.WithContext("after '" + what + "'");
+    if (!st.ok() && error_.ok()) error_ = st.WithContext("after '" + what + "'");
   }
 
   // fp32 activations in blocks of up to 8 tokens: exact for every batch size.
