@@ -15,3 +15,11 @@ assistant_add_test(cuda_sampling_test
 
 # cuda-backend-check (the GPU comparison program) is defined in inference/cuda.cmake, so the GPU
 # script builds it without GoogleTest.
+
+# The worker's tensor_parallel key: only in the full build (the worker needs gRPC).
+if(TARGET assistant_worker_lib)
+  assistant_add_test(cuda_worker_config_test
+    SOURCES ${CMAKE_CURRENT_LIST_DIR}/cuda/cuda_worker_config_test.cc
+    LIBS assistant_worker_lib
+    TIMEOUT 30)
+endif()
