@@ -8,6 +8,7 @@ assistant_add_test(cuda_tp_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/cuda/cuda_tp_test.cc
   LIBS inference
   TIMEOUT 60)
+target_include_directories(cuda_tp_test PRIVATE ${CMAKE_CURRENT_LIST_DIR}/../../inference/src)
 assistant_add_test(cuda_sampling_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/cuda/cuda_sampling_test.cc
   LIBS inference

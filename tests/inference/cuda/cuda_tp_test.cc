@@ -3,10 +3,14 @@
 // back together give the full tensor byte for byte.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <random>
+#include <set>
+#include <thread>
 #include <string>
 #include <vector>
 
+#include "backend/cuda/rank_threads.h"
 #include "inference/model.h"
 #include "inference/tensor_parallel.h"
 
@@ -234,6 +238,39 @@ TEST(TensorParallelPlanTest, Qwen2BiasesMoeExpertsAndMlaSplitWithTheirHeads) {
   ExpectReassembles(m, 4, Make("blk.0.attn_kv_a_mqa.weight", {512, 128 + 32}, GgmlType::kQ8_0, 32), ShardSplit::kReplicated);
   ExpectReassembles(m, 4, Make("blk.0.attn_kv_b.weight", {128, 8 * (64 + 64)}, GgmlType::kQ8_0, 33), ShardSplit::kRows);
   ExpectReassembles(m, 4, Make("blk.0.attn_output.weight", {8 * 64, 512}, GgmlType::kQ8_0, 34), ShardSplit::kCols, true);
+}
+
+// The per-GPU threads of a tensor-parallel model: each rank runs on its own thread, the same
+// thread every step (CUDA's current device is per thread), all ranks finish before RunAll
+// returns, and an error names its GPU.
+TEST(RankThreadsTest, EachRankRunsOnItsOwnThreadEveryStepAndErrorsNameTheGpu) {
+  RankThreads threads(4);
+  std::vector<std::thread::id> first(4), again(4);
+  std::atomic<int> ran{0};
+  ASSERT_TRUE(threads.RunAll([&](int r) {
+    first[static_cast<size_t>(r)] = std::this_thread::get_id();
+    ++ran;
+    return common::OkStatus();
+  }).ok());
+  EXPECT_EQ(ran.load(), 4);
+  for (int step = 0; step < 50; ++step) {
+    ASSERT_TRUE(threads.RunAll([&](int r) {
+      again[static_cast<size_t>(r)] = std::this_thread::get_id();
+      ++ran;
+      return common::OkStatus();
+    }).ok());
+    ASSERT_EQ(again, first);
+  }
+  EXPECT_EQ(ran.load(), 4 + 50 * 4);
+  EXPECT_EQ(std::set<std::thread::id>(first.begin(), first.end()).size(), 4u);
+  EXPECT_EQ(first[0] == std::this_thread::get_id(), false);
+  const Status s = threads.RunAll([](int r) {
+    return r == 2 ? common::InternalError("device fault") : common::OkStatus();
+  });
+  EXPECT_EQ(s.code(), common::StatusCode::kInternal);
+  EXPECT_NE(s.message().find("GPU 2"), std::string::npos) << s.message();
+  // Still usable after an error.
+  EXPECT_TRUE(threads.RunAll([](int) { return common::OkStatus(); }).ok());
 }
 
 }  // namespace
