@@ -115,7 +115,8 @@ common::StatusOr<WorkerConfig> ParseWorkerConfig(std::string_view json,
     RETURN_IF_ERROR(CheckKeys(m, where,
                               {"name", "path", "sha256", "kv_cache_mb", "block_size",
                                "max_num_seqs", "max_batched_tokens", "max_prefill_chunk",
-                               "max_waiting", "max_model_len", "threads", "backend"}));
+                               "max_waiting", "max_model_len", "threads", "backend",
+                               "tensor_parallel"}));
     ModelEntry e;
     RETURN_IF_ERROR(GetString(m, where, "name", &e.name));
     RETURN_IF_ERROR(GetString(m, where, "path", &e.path));
@@ -141,6 +142,7 @@ common::StatusOr<WorkerConfig> ParseWorkerConfig(std::string_view json,
     RETURN_IF_ERROR(GetInt32(m, where, "max_waiting", 0, 1 << 20, &e.max_waiting));
     RETURN_IF_ERROR(GetInt32(m, where, "max_model_len", 0, 1 << 24, &e.max_model_len));
     RETURN_IF_ERROR(GetInt32(m, where, "threads", 0, 1024, &e.threads));
+    RETURN_IF_ERROR(GetInt32(m, where, "tensor_parallel", 1, 64, &e.tensor_parallel));
     if (e.max_batched_tokens < e.max_num_seqs) {
       return InvalidArgumentError(where + ": max_batched_tokens must be >= max_num_seqs");
     }

@@ -11,7 +11,8 @@
 //       {"name": "stories", "path": "models/stories260K.gguf",
 //        "sha256": "<64 hex digits, optional>", "kv_cache_mb": 256,
 //        "block_size": 16, "max_num_seqs": 32, "max_batched_tokens": 512,
-//        "max_waiting": 64, "max_model_len": 0, "backend": "auto"}
+//        "max_waiting": 64, "max_model_len": 0, "backend": "auto",
+//        "tensor_parallel": 1}
 //     ]
 //   }
 //
@@ -42,6 +43,7 @@ struct ModelEntry {
   int max_model_len = 0;        // 0 = min(training context, KV capacity)
   int threads = 0;              // 0 = the worker's setting
   std::string backend = "auto";
+  int tensor_parallel = 1;      // GPUs of this host the model is split across (NCCL); 1 = none
 };
 
 struct TcpConfig {

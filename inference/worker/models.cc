@@ -60,6 +60,7 @@ std::unique_ptr<ModelRegistry> ModelRegistry::Start(const WorkerConfig& config,
       inference::ModelOptions options;
       options.threads = threads;
       options.backend = e.backend;
+      options.tensor_parallel = e.tensor_parallel;
       return inference::Model::Load(e.path, options);
     };
   }

@@ -4,11 +4,23 @@ assistant_add_test(cuda_host_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/cuda/cuda_host_test.cc
   LIBS inference)
 target_include_directories(cuda_host_test PRIVATE ${CMAKE_CURRENT_LIST_DIR}/../../inference/src)
+assistant_add_test(cuda_tp_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/cuda/cuda_tp_test.cc
+  LIBS inference
+  TIMEOUT 60)
+target_include_directories(cuda_tp_test PRIVATE ${CMAKE_CURRENT_LIST_DIR}/../../inference/src)
+assistant_add_test(cuda_sampling_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/cuda/cuda_sampling_test.cc
+  LIBS inference
+  TIMEOUT 60)
 
-if(ASSISTANT_HAVE_CUDA)
-  add_executable(cuda-backend-check ${CMAKE_CURRENT_LIST_DIR}/cuda/cuda_backend_check.cc)
-  target_link_libraries(cuda-backend-check PRIVATE inference)
-  target_include_directories(cuda-backend-check PRIVATE ${CMAKE_CURRENT_LIST_DIR}/../../inference/src)
-  target_compile_definitions(cuda-backend-check PRIVATE ASSISTANT_SOURCE_DIR="${ASSISTANT_SOURCE_DIR}")
-  assistant_target_warnings(cuda-backend-check)
+# cuda-backend-check (the GPU comparison program) is defined in inference/cuda.cmake, so the GPU
+# script builds it without GoogleTest.
+
+# The worker's tensor_parallel key: only in the full build (the worker needs gRPC).
+if(TARGET assistant_worker_lib)
+  assistant_add_test(cuda_worker_config_test
+    SOURCES ${CMAKE_CURRENT_LIST_DIR}/cuda/cuda_worker_config_test.cc
+    LIBS assistant_worker_lib
+    TIMEOUT 30)
 endif()

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "inference/device_sampling.h"
 #include "inference/gguf.h"
 #include "inference/model_config.h"
 
@@ -65,6 +66,9 @@ class BackendWeight {
   int64_t rows = 0;
   int64_t n_mats = 1;
   std::string name;
+  // Tensor parallelism: this rank holds a slice of the product's inputs, so the backend sums
+  // the outputs of MatMul / MoeMatMul over the ranks (all-reduce) before anything reads them.
+  bool all_reduce_after = false;
 };
 
 // One sequence's slice of a step, as the backend sees it (host side, uploaded by BeginStep).
@@ -79,6 +83,17 @@ struct StepInput {
   std::span<const int32_t> tokens;       // [n_rows] token ids of all sequences, concatenated
   std::vector<StepSequence> sequences;
   std::vector<int32_t> logit_rows;       // rows whose logits are wanted, in output order
+  // Pads the step to this many rows (decode graphs, see Backend::BeginGraph): the extra rows are
+  // token 0 at position 0 of no sequence (nothing stored in the KV cache, attention output 0)
+  // and the logit rows are padded with row 0 to the same count. 0 = no padding.
+  int32_t pad_rows = 0;
+};
+
+// What the model does with a padded decode step (Backend::BeginGraph).
+enum class GraphAction {
+  kEager,    // run the ops as usual
+  kCapture,  // run the ops as usual; they are recorded, then EndGraph instantiates and runs them
+  kReplay,   // do not run the ops: ReplayGraph runs the recorded ones
 };
 
 // Routing of a MoE layer: which experts each token uses and with what weight.
@@ -192,6 +207,29 @@ class Backend {
                          TensorView ids, TensorView y) = 0;
   // out[t] = sum_j weights[t][j] * y[t*k + j].
   virtual void MoeCombine(TensorView y, TensorView weights, TensorView out) = 0;
+
+  // --- Decode steps as graphs --------------------------------------------------------------------
+  // Row counts (ascending) for which decode steps may be recorded once and replayed; empty when
+  // the backend has no graphs. The model pads a decode step to the smallest bucket that fits.
+  virtual std::vector<int> GraphBuckets() const { return {}; }
+  // After BeginStep of a step padded to `bucket`: eager, capture or replay.
+  virtual GraphAction BeginGraph(int /*bucket*/) { return GraphAction::kEager; }
+  // Ends a kCapture: instantiates and runs the recorded step. ABORTED when the recording was
+  // discarded (nothing ran: the caller runs the ops again eagerly).
+  virtual Status EndGraph(int /*bucket*/) { return common::OkStatus(); }
+  // Runs the step recorded for `bucket` (after BeginStep with the same padding).
+  virtual Status ReplayGraph(int /*bucket*/) {
+    return common::FailedPreconditionError("this backend records no graphs");
+  }
+
+  // --- Sampling (inference/device_sampling.h) --------------------------------------------------
+  // True when SampleRows runs on the device, so that only token ids come back.
+  virtual bool SamplesOnDevice() const { return false; }
+  // tokens[r] (host, logits.rows entries) = the token of logit row r, or kSampleOnHost where the
+  // host must finish the row. Synchronous. The default downloads the logits and runs
+  // SampleRowsReference on the host.
+  virtual Status SampleRows(TensorView logits, std::span<const DeviceSampleRow> rows,
+                            std::span<const PenaltyEntry> penalties, int32_t* tokens);
 };
 
 struct BackendOptions {

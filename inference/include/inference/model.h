@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "inference/device_sampling.h"
 #include "inference/model_config.h"
 
 namespace inference {
@@ -28,6 +29,14 @@ struct ModelOptions {
   std::string backend = "auto";   // "auto", "cpu", "cuda"
   // Element type of the paged KV cache: "f16" (half the memory; llama.cpp's default) or "f32".
   std::string kv_cache_type = "f16";
+  // Where tokens are sampled: "auto" (on the device when the backend has a sampling kernel, so
+  // only token ids leave the GPU), "host" (logits downloaded, the Sampler runs on the CPU) or
+  // "device" (the device algorithm even on a backend without a kernel: tests, comparisons).
+  std::string sampling = "auto";
+  // CUDA: record decode steps as graphs per batch-size bucket.
+  bool cuda_graphs = true;
+  // GPUs of one host the model is split across (NCCL tensor parallelism); 1 = no NCCL.
+  int tensor_parallel = 1;
 };
 
 // One sequence's part of a batched step. Positions [start_pos, start_pos + tokens.size()).
@@ -63,6 +72,16 @@ class Model {
   // Runs all sequences of the batch in one step; appends, for each sequence with want_logits, in
   // order, n_vocab floats to *logits (resized). Thread-compatible (one caller at a time).
   virtual Status Forward(const ForwardBatch& batch, std::vector<float>* logits) = 0;
+
+  // True when the engine should call ForwardSample instead of Forward (ModelOptions::sampling).
+  virtual bool samples_on_device() const { return false; }
+  // Forward, then sampling of each logit row as inference/device_sampling.h describes (rows:
+  // one per logit row, in order): tokens[i] is row i's token or kSampleOnHost, and the logits of
+  // the kSampleOnHost rows are appended to *host_rows (n_vocab floats each, in order). The
+  // default runs Forward and SampleRowsReference on the host.
+  virtual Status ForwardSample(const ForwardBatch& batch, std::span<const DeviceSampleRow> rows,
+                               std::span<const PenaltyEntry> penalties,
+                               std::vector<int32_t>* tokens, std::vector<float>* host_rows);
 };
 
 }  // namespace inference

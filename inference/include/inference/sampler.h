@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -60,9 +61,22 @@ class Sampler {
 
   const SamplingParams& params() const { return params_; }
 
+  // For samplers split between host and device (inference/device_sampling.h):
+  // the (token, count) pairs the penalties of the next Sample() would apply,
+  // sorted by token (empty when no penalty is on); one draw from the
+  // request's RNG, as Sample() makes for a non-greedy token; and Sample() with
+  // that draw given instead of taken from the RNG.
+  std::vector<std::pair<int32_t, int>> PenaltyCounts(std::span<const int32_t> history,
+                                                     size_t prompt_len) const;
+  double DrawUniform() { return rng_.Uniform(); }
+  int32_t SampleWithUniform(std::span<float> logits, std::span<const int32_t> history,
+                            size_t prompt_len, double uniform);
+
  private:
   void ApplyPenalties(std::span<float> logits, std::span<const int32_t> history,
                       size_t prompt_len);
+  int32_t SampleImpl(std::span<float> logits, std::span<const int32_t> history,
+                     size_t prompt_len, const double* uniform);
 
   SamplingParams params_;
   SamplerRng rng_;

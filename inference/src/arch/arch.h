@@ -7,8 +7,11 @@
 #define INFERENCE_SRC_ARCH_ARCH_H_
 
 #include <algorithm>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "inference/backend.h"
@@ -50,7 +53,12 @@ class Activations {
 // Loads weights by name and checks their shapes against the configuration.
 class WeightLoader {
  public:
-  WeightLoader(const GgufFile& file, Backend* backend) : file_(file), backend_(backend) {}
+  // Optional (tensor parallelism): the part of a file tensor this rank holds, its bytes kept in
+  // *storage until the upload (which copies them), and whether its products need an all-reduce.
+  using ShardFn = std::function<StatusOr<GgufTensor>(const GgufTensor&, std::vector<uint8_t>*,
+                                                     bool* all_reduce)>;
+  WeightLoader(const GgufFile& file, Backend* backend, ShardFn shard = nullptr)
+      : file_(file), backend_(backend), shard_(std::move(shard)) {}
   // A tensor named `name` with exactly `dims` (ggml order: ne0 first). NOT_FOUND if missing,
   // INVALID_ARGUMENT (naming the tensor, expected and actual shape) if the shape differs.
   StatusOr<Weight> Need(const std::string& name, std::vector<int64_t> dims);
@@ -64,6 +72,7 @@ class WeightLoader {
  private:
   const GgufFile& file_;
   Backend* backend_;
+  ShardFn shard_;
 };
 
 // Dense SwiGLU FFN weights.

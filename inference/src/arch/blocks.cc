@@ -32,6 +32,13 @@ StatusOr<TensorView> Activations::Take(int64_t rows, int64_t cols) {
 StatusOr<Weight> WeightLoader::Maybe(const std::string& name, std::vector<int64_t> dims) {
   const GgufTensor* t = file_.FindTensor(name);
   if (t == nullptr) return Weight();
+  GgufTensor shard;
+  std::vector<uint8_t> storage;
+  bool all_reduce = false;
+  if (shard_) {
+    ASSIGN_OR_RETURN(shard, shard_(*t, &storage, &all_reduce));
+    t = &shard;
+  }
   std::vector<int64_t> actual(t->dims.begin(), t->dims.end());
   // Trailing dimensions of 1 are the same shape (a [n] bias may be stored as [n, 1]).
   while (actual.size() > dims.size() && actual.back() == 1) actual.pop_back();
@@ -39,7 +46,9 @@ StatusOr<Weight> WeightLoader::Maybe(const std::string& name, std::vector<int64_
     return common::InvalidArgumentError("tensor '" + name + "': shape " + DimsString(actual) +
                                         ", expected " + DimsString(dims));
   }
-  return backend_->UploadWeight(*t);
+  ASSIGN_OR_RETURN(Weight w, backend_->UploadWeight(*t));
+  w->all_reduce_after = all_reduce;
+  return w;
 }
 
 StatusOr<Weight> WeightLoader::Need(const std::string& name, std::vector<int64_t> dims) {

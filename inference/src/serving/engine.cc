@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "inference/device_sampling.h"
 #include "serving/utf8.h"
 
 namespace inference {
@@ -267,8 +268,26 @@ void Engine::Step(std::unique_lock<std::mutex>& lock) {
   for (const auto& s : out.sequences) {
     batch.sequences.push_back(SequenceChunk{s.tokens, s.start_pos, s.block_table, s.want_logits});
   }
+  // Sampling runs on the model's device when it can (only token ids come back); each request's
+  // Sampler stays here and supplies its penalty window and its random draw.
+  const bool device_sampling = model_->samples_on_device();
+  std::vector<DeviceSampleRow> sample_rows;
+  std::vector<PenaltyEntry> penalties;
+  if (device_sampling) {
+    for (size_t i = 0; i < out.sequences.size(); ++i) {
+      if (!out.sequences[i].want_logits) continue;
+      Request& req = *reqs[i];
+      sample_rows.push_back(MakeDeviceSampleRow(
+          req.sampler, ChooseSamplerPlacement(req.sampler.params(), true), req.history,
+          req.prompt_len, &penalties));
+    }
+  }
   std::vector<float> logits;
-  const common::Status status = model_->Forward(batch, &logits);
+  std::vector<int32_t> device_tokens;
+  const common::Status status =
+      device_sampling
+          ? model_->ForwardSample(batch, sample_rows, penalties, &device_tokens, &logits)
+          : model_->Forward(batch, &logits);
 
   // 3. Sample and detokenize (engine-thread state only).
   struct Emitted {
@@ -278,7 +297,7 @@ void Engine::Step(std::unique_lock<std::mutex>& lock) {
   };
   std::vector<Emitted> emitted;
   std::vector<SequenceUpdate> updates(out.sequences.size());
-  size_t row = 0;
+  size_t row = 0, host_row = 0;
   for (size_t i = 0; i < out.sequences.size(); ++i) {
     const auto& s = out.sequences[i];
     Request& req = *reqs[i];
@@ -288,13 +307,31 @@ void Engine::Step(std::unique_lock<std::mutex>& lock) {
       continue;
     }
     if (!s.want_logits) continue;
-    if (logits.size() < (row + 1) * static_cast<size_t>(n_vocab_)) {
-      updates[i].error = true;
-      continue;
+    int32_t token = kSampleOnHost;
+    if (device_sampling) {
+      if (row >= device_tokens.size()) {
+        updates[i].error = true;
+        continue;
+      }
+      token = device_tokens[row];
     }
-    std::span<float> l(logits.data() + row * n_vocab_, static_cast<size_t>(n_vocab_));
+    if (token == kSampleOnHost) {
+      // Host sampling: every row without device sampling, and the rows the device handed back.
+      const size_t at = device_sampling ? host_row : row;
+      if (logits.size() < (at + 1) * static_cast<size_t>(n_vocab_)) {
+        updates[i].error = true;
+        continue;
+      }
+      std::span<float> l(logits.data() + at * n_vocab_, static_cast<size_t>(n_vocab_));
+      if (device_sampling && sample_rows[row].mode == DeviceSampleRow::kSample) {
+        token = req.sampler.SampleWithUniform(l, req.history, req.prompt_len,
+                                              sample_rows[row].uniform);
+      } else {
+        token = req.sampler.Sample(l, req.history, req.prompt_len);
+      }
+      ++host_row;
+    }
     ++row;
-    const int32_t token = req.sampler.Sample(l, req.history, req.prompt_len);
     req.history.push_back(token);
     updates[i].token = token;
     std::string text;

@@ -90,8 +90,38 @@ void Sampler::ApplyPenalties(std::span<float> logits, std::span<const int32_t> h
   }
 }
 
+std::vector<std::pair<int32_t, int>> Sampler::PenaltyCounts(std::span<const int32_t> history,
+                                                            size_t prompt_len) const {
+  std::vector<std::pair<int32_t, int>> out;
+  const bool any = params_.repetition_penalty != 1.0f || params_.frequency_penalty != 0.0f ||
+                   params_.presence_penalty != 0.0f;
+  if (!any || params_.penalty_last_n == 0) return out;
+  size_t begin = params_.penalize_prompt ? 0 : std::min(prompt_len, history.size());
+  if (params_.penalty_last_n > 0 &&
+      history.size() - begin > static_cast<size_t>(params_.penalty_last_n)) {
+    begin = history.size() - static_cast<size_t>(params_.penalty_last_n);
+  }
+  std::unordered_map<int32_t, int> counts;
+  for (size_t i = begin; i < history.size(); ++i) {
+    if (history[i] >= 0) ++counts[history[i]];
+  }
+  out.assign(counts.begin(), counts.end());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 int32_t Sampler::Sample(std::span<float> logits, std::span<const int32_t> history,
                         size_t prompt_len) {
+  return SampleImpl(logits, history, prompt_len, nullptr);
+}
+
+int32_t Sampler::SampleWithUniform(std::span<float> logits, std::span<const int32_t> history,
+                                   size_t prompt_len, double uniform) {
+  return SampleImpl(logits, history, prompt_len, &uniform);
+}
+
+int32_t Sampler::SampleImpl(std::span<float> logits, std::span<const int32_t> history,
+                            size_t prompt_len, const double* uniform) {
   ApplyPenalties(logits, history, prompt_len);
   if (params_.greedy()) return ArgMax(logits);
 
@@ -151,7 +181,7 @@ int32_t Sampler::Sample(std::span<float> logits, std::span<const int32_t> histor
 
   double total = 0;
   for (size_t i = 0; i < n; ++i) total += probs[i];
-  const double r = rng_.Uniform() * total;
+  const double r = (uniform != nullptr ? *uniform : rng_.Uniform()) * total;
   double acc = 0;
   for (size_t i = 0; i < n; ++i) {
     acc += probs[i];

@@ -2,7 +2,13 @@
 // for 1, 8 and 32 concurrent sequences, and peak resident memory.
 //
 //   assistant-model bench --model FILE [--threads N] [--prompt-len 512] [--gen 64]
-//                         [--concurrency 1,8,32] [--json]
+//                         [--concurrency 1,8,32] [--backend auto|cpu|cuda]
+//                         [--tensor-parallel N] [--json]
+//
+// On the cuda backend it also measures the device: copy bandwidth (cudaMemcpy device to device)
+// and the bf16 tensor-core peak (cuBLAS), and reports decode at one sequence as a fraction of
+// the bandwidth bound (bytes of weights + KV read per token / time / copy bandwidth) and
+// prefill as a fraction of the bf16 peak (2 flops per weight per token).
 //
 // For each concurrency N: (a) N distinct random prompts of prompt-len tokens,
 // one output token each: prefill tok/s = N * prompt-len / wall time; (b) N
@@ -23,6 +29,7 @@
 
 #include "cli.h"
 #include "common/json.h"
+#include "inference/cuda_backend.h"
 #include "inference/engine.h"
 #include "inference/gguf.h"
 #include "inference/model.h"
@@ -33,7 +40,8 @@ namespace {
 int BenchUsage() {
   std::fprintf(stderr,
                "usage: assistant-model bench --model FILE [--threads N] [--prompt-len N]\n"
-               "         [--gen N] [--concurrency 1,8,32] [--json]\n");
+               "         [--gen N] [--concurrency 1,8,32] [--backend auto|cpu|cuda]\n"
+               "         [--tensor-parallel N] [--json]\n");
   return 2;
 }
 
@@ -115,7 +123,8 @@ common::StatusOr<BatchTimes> RunBatch(inference::Engine& engine, int n, int prom
 
 int CmdBench(int argc, char** argv) {
   std::string model_path;
-  int threads = 0, prompt_len = 512, gen = 64;
+  int threads = 0, prompt_len = 512, gen = 64, tensor_parallel = 1;
+  std::string backend = "auto";
   bool json = false;
   std::vector<int> concurrency{1, 8, 32};
   for (int i = 1; i < argc; ++i) {
@@ -129,6 +138,8 @@ int CmdBench(int argc, char** argv) {
     else if (a == "--threads" || a == "-t") threads = std::atoi(v);
     else if (a == "--prompt-len") prompt_len = std::atoi(v);
     else if (a == "--gen") gen = std::atoi(v);
+    else if (a == "--backend") backend = v;
+    else if (a == "--tensor-parallel") tensor_parallel = std::atoi(v);
     else if (a == "--concurrency") {
       concurrency.clear();
       std::stringstream ss(v);
@@ -145,6 +156,8 @@ int CmdBench(int argc, char** argv) {
 
   inference::ModelOptions mo;
   mo.threads = threads;
+  mo.backend = backend;
+  mo.tensor_parallel = tensor_parallel;
   auto model = inference::Model::Load(model_path, mo);
   if (!model.ok()) return BenchFail(model.status());
   const auto& cfg = (*model)->config();
@@ -175,6 +188,32 @@ int CmdBench(int argc, char** argv) {
                 file_mib, kv_mib, prompt_len, gen);
     std::printf("%6s %14s %14s %14s\n", "seqs", "prefill tok/s", "decode tok/s", "peak RSS MiB");
   }
+  // Device figures (cuda): copy bandwidth and bf16 peak, measured before the engine runs.
+  const bool on_gpu = (*model)->backend_name().rfind("cuda", 0) == 0;
+  double copy_bw = 0, bf16_peak = 0;
+  if (on_gpu) {
+    auto bw = inference::MeasureCopyBandwidth(0, size_t{1} << 30);
+    auto peak = inference::MeasureBf16GemmPeak(0, 8192);
+    if (!bw.ok()) return BenchFail(bw.status());
+    if (!peak.ok()) return BenchFail(peak.status());
+    copy_bw = *bw;
+    bf16_peak = *peak;
+    if (!json) {
+      std::printf("device: copy bandwidth %.0f GB/s (cudaMemcpy D2D), bf16 peak %.0f TFLOP/s "
+                  "(cuBLAS 8192^3)\n", copy_bw / 1e9, bf16_peak / 1e12);
+    }
+  }
+  uint64_t weight_bytes = 0, weight_elems = 0;
+  for (const auto& t : (*model)->file().tensors()) {
+    weight_bytes += t.n_bytes;
+    // The embedding table is read one row per token, not whole.
+    if (t.name != "token_embd.weight") weight_elems += t.n_elements;
+  }
+  // Bytes read per decoded token at one sequence: every weight once (the embedding row aside)
+  // and the KV of the average context (prompt + half the generated tokens).
+  const double kv_per_token = static_cast<double>((*model)->KvBytesPerBlock(block_size)) / block_size;
+  const double bytes_per_token =
+      static_cast<double>(weight_bytes) + kv_per_token * (prompt_len + gen / 2.0);
   common::Json rows = common::Json::MakeArray();
   // Warm-up: touch the weights and the KV cache once.
   if (auto w = RunBatch(**engine, 1, std::min(prompt_len, 32), 2, cfg.n_vocab, 7, "warm");
@@ -194,6 +233,19 @@ int CmdBench(int argc, char** argv) {
     row.Set("prefill_tok_s", prefill);
     row.Set("decode_tok_s", decode);
     row.Set("peak_rss_mib", PeakRssMiB());
+    if (on_gpu && n == 1) {
+      const double bound = copy_bw / bytes_per_token;
+      const double prefill_frac = prefill * 2.0 * static_cast<double>(weight_elems) / bf16_peak;
+      if (!json) {
+        std::printf("       batch 1: decode %.1f tok/s = %.0f%% of the bandwidth bound %.1f tok/s "
+                    "(%.2f GB/token); prefill %.0f%% of the bf16 peak\n",
+                    decode, 100.0 * decode / bound, bound, bytes_per_token / 1e9,
+                    100.0 * prefill_frac);
+      }
+      row.Set("bandwidth_bound_tok_s", bound);
+      row.Set("bandwidth_fraction", decode / bound);
+      row.Set("prefill_peak_fraction", prefill_frac);
+    }
     rows.Push(std::move(row));
   }
   if (json) {
@@ -205,6 +257,11 @@ int CmdBench(int argc, char** argv) {
     out.Set("prompt_len", prompt_len);
     out.Set("gen", gen);
     out.Set("results", std::move(rows));
+    if (on_gpu) {
+      out.Set("copy_bandwidth_gb_s", copy_bw / 1e9);
+      out.Set("bf16_peak_tflop_s", bf16_peak / 1e12);
+      out.Set("bytes_per_token", bytes_per_token);
+    }
     std::printf("%s\n", out.Dump().c_str());
   }
   return 0;

@@ -4,7 +4,8 @@
 //       [-n N] [--greedy] [--ids] [--threads N] [--temperature T] [--top-k K]
 //       [--top-p P] [--min-p P] [--seed S] [--repeat-penalty R] [--repeat-last-n N]
 //       [--frequency-penalty F] [--presence-penalty P] [--stop S]... [--ignore-eos]
-//       [--kv-cache-mb N] [--quiet]
+//       [--kv-cache-mb N] [--quiet] [--backend auto|cpu|cuda] [--tensor-parallel N]
+//       [--sampling auto|host|device]
 //
 // Text streams to stdout as it is generated; with --ids the generated ids
 // follow as a JSON array on the last line. Prompt ids are used exactly as
@@ -30,7 +31,9 @@ int GenerateUsage() {
                "         [-n N] [--greedy] [--ids] [--threads N] [--temperature T] [--top-k K]\n"
                "         [--top-p P] [--min-p P] [--seed S] [--repeat-penalty R]\n"
                "         [--repeat-last-n N] [--frequency-penalty F] [--presence-penalty P]\n"
-               "         [--stop S]... [--ignore-eos] [--kv-cache-mb N] [--quiet]\n");
+               "         [--stop S]... [--ignore-eos] [--kv-cache-mb N] [--quiet]\n"
+               "         [--backend auto|cpu|cuda] [--tensor-parallel N]\n"
+               "         [--sampling auto|host|device]\n");
   return 2;
 }
 
@@ -45,6 +48,7 @@ int CmdGenerate(int argc, char** argv) {
   std::string model_path, prompt_text, prompt_ids_json;
   bool print_ids = false, quiet = false, have_text = false, have_ids = false;
   int threads = 0;
+  inference::ModelOptions mo;
   size_t kv_cache_mb = 64;
   inference::GenerateRequest req;
   req.max_tokens = 64;
@@ -82,11 +86,13 @@ int CmdGenerate(int argc, char** argv) {
     else if (a == "--presence-penalty") req.sampling.presence_penalty = std::strtof(v, nullptr);
     else if (a == "--stop") req.stop.push_back(v);
     else if (a == "--kv-cache-mb") kv_cache_mb = std::strtoull(v, nullptr, 10);
+    else if (a == "--backend") mo.backend = v;
+    else if (a == "--tensor-parallel") mo.tensor_parallel = std::atoi(v);
+    else if (a == "--sampling") mo.sampling = v;
     else return GenerateUsage();
   }
   if (model_path.empty() || have_text == have_ids) return GenerateUsage();
 
-  inference::ModelOptions mo;
   mo.threads = threads;
   auto model = inference::Model::Load(model_path, mo);
   if (!model.ok()) return GenerateFail(model.status());

@@ -1,6 +1,9 @@
 // Host-side logic of the CUDA backend, tested without a GPU.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <vector>
+
 #include "inference/cuda_backend.h"
 #include "inference/model.h"
 
@@ -74,6 +77,102 @@ TEST(BackendSelectionTest, AutoFallsBackToTheCpuWithoutAGpuAndCudaSaysWhy) {
   ModelOptions bogus;
   bogus.backend = "tpu";
   EXPECT_EQ(Model::Load(model, bogus).status().code(), common::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace inference
+
+namespace inference {
+namespace {
+
+TEST(GraphBucketTest, SmallestBucketThatFitsAndNoneAboveTheLargest) {
+  const std::vector<int> b = DefaultGraphBuckets();
+  ASSERT_TRUE(std::is_sorted(b.begin(), b.end()));
+  EXPECT_EQ(GraphBucketFor(1, b), 1);
+  EXPECT_EQ(GraphBucketFor(3, b), 4);
+  EXPECT_EQ(GraphBucketFor(5, b), 6);
+  EXPECT_EQ(GraphBucketFor(17, b), 24);
+  EXPECT_EQ(GraphBucketFor(64, b), 64);
+  EXPECT_EQ(GraphBucketFor(65, b), 96);
+  EXPECT_EQ(GraphBucketFor(128, b), 128);
+  EXPECT_EQ(GraphBucketFor(129, b), 0);
+  EXPECT_EQ(GraphBucketFor(0, b), 0);
+  EXPECT_EQ(GraphBucketFor(5, std::vector<int>{}), 0);
+  // Padding never adds more than half the rows.
+  for (int rows = 1; rows <= 128; ++rows) {
+    EXPECT_LE(GraphBucketFor(rows, b) - rows, rows / 2) << rows;
+  }
+}
+
+TEST(AttentionTilesTest, LongStepsAreTiledPerSequenceShortOnesNot) {
+  const std::vector<int32_t> table;
+  const std::vector<StepSequence> seqs{{0, 40, 0, table}, {40, 3, 17, table}, {43, 16, 5, table}};
+  const std::vector<int32_t> want{0, 16, 16, 16, 32, 8, 40, 3, 43, 16};
+  EXPECT_EQ(PlanAttentionTiles(seqs, 59, 16, 32), want);
+  EXPECT_TRUE(PlanAttentionTiles(seqs, 59, 16, 64).empty());  // below the threshold
+  EXPECT_TRUE(PlanAttentionTiles(seqs, 59, 16, 0).empty());   // flash prefill off
+  // Every row is in exactly one tile, and a tile never spans two sequences.
+  const auto tiles = PlanAttentionTiles(seqs, 59, 16, 1);
+  std::vector<int> covered(59, 0);
+  for (size_t i = 0; i < tiles.size(); i += 2) {
+    int seq = -1;
+    for (int r = tiles[i]; r < tiles[i] + tiles[i + 1]; ++r) {
+      ++covered[r];
+      const int s = r < 40 ? 0 : r < 43 ? 1 : 2;
+      if (seq == -1) seq = s;
+      EXPECT_EQ(s, seq);
+    }
+  }
+  EXPECT_EQ(covered, std::vector<int>(59, 1));
+}
+
+TEST(GraphScheduleTest, WarmThenCaptureThenReplayPerBucket) {
+  using A = GraphSchedule::Action;
+  GraphSchedule s;
+  EXPECT_EQ(s.Next(8, 1).action, A::kEager);
+  EXPECT_EQ(s.Next(8, 1).action, A::kCapture);
+  s.Captured(8, 1);
+  EXPECT_EQ(s.Next(8, 1).action, A::kReplay);
+  EXPECT_EQ(s.Next(8, 1).action, A::kReplay);
+  EXPECT_EQ(s.Next(16, 1).action, A::kEager);  // another bucket has its own warm-up
+  EXPECT_EQ(s.recorded(), 1);
+}
+
+TEST(GraphScheduleTest, NewGenerationDropsEveryGraph) {
+  using A = GraphSchedule::Action;
+  GraphSchedule s;
+  s.Next(4, 7);
+  s.Next(4, 7);
+  s.Captured(4, 7);
+  ASSERT_EQ(s.Next(4, 7).action, A::kReplay);
+  // The KV cache or an activation buffer was reallocated: generation 8.
+  const auto d = s.Next(4, 8);
+  EXPECT_TRUE(d.drop_graphs);
+  EXPECT_EQ(d.action, A::kEager);
+  EXPECT_EQ(s.recorded(), 0);
+  EXPECT_FALSE(s.Next(4, 8).drop_graphs);
+  // Memory moved while recording: the capture is not trusted.
+  s.Captured(4, 9);
+  EXPECT_EQ(s.Next(4, 9).action, A::kEager);
+}
+
+TEST(GraphScheduleTest, ThreeFailedCapturesLeaveThatBucketEager) {
+  using A = GraphSchedule::Action;
+  GraphSchedule s;
+  for (int i = 0; i < GraphSchedule::kMaxFailures; ++i) {
+    EXPECT_EQ(s.Next(32, 1).action, A::kEager);
+    EXPECT_EQ(s.Next(32, 1).action, A::kCapture);
+    s.CaptureFailed(32);
+  }
+  EXPECT_EQ(s.Next(32, 1).action, A::kEager);
+  EXPECT_EQ(s.Next(32, 1).action, A::kEager);
+  // Other buckets still record.
+  EXPECT_EQ(s.Next(2, 1).action, A::kEager);
+  EXPECT_EQ(s.Next(2, 1).action, A::kCapture);
+  EXPECT_TRUE(s.enabled());
+  s.Disable();
+  EXPECT_FALSE(s.enabled());
+  EXPECT_EQ(s.Next(2, 1).action, A::kEager);
 }
 
 }  // namespace

@@ -24,6 +24,7 @@ __device__ __forceinline__ float LoadKv(const uint8_t* p, bool f16, int i) {
 __global__ void kv_store_kernel(KvLayout kv, int layer, StepArrays s, TensorView k, TensorView v,
                                 int k_cols, int v_cols) {
   const int64_t r = blockIdx.x;
+  if (s.row_seq[r] < 0) return;  // a padding row of a graph bucket
   uint8_t* row = KvRowPtr(kv, layer, s, s.row_seq[r], s.positions[r]);
   const size_t esize = kv.f16 ? 2 : 4;
   uint8_t* vrow = row + kv.k_width * esize;
@@ -48,6 +49,11 @@ __global__ void paged_attention_kernel(KvLayout kv, AttentionParams p, StepArray
   const int h = static_cast<int>(task % p.n_head);
   const int hk = h / (p.n_head / p.n_head_kv);
   const int seq = s.row_seq[r];
+  if (seq < 0) {  // a padding row of a graph bucket: output 0 (block-uniform branch)
+    float* o = out.data + r * out.stride + static_cast<int64_t>(h) * p.head_dim_v;
+    for (int i = threadIdx.x; i < p.head_dim_v; i += blockDim.x) o[i] = 0.0f;
+    return;
+  }
   const int n_pos = s.positions[r] + 1;
   const int warp = threadIdx.x / kWarp, lane = threadIdx.x % kWarp;
   const size_t esize = kv.f16 ? 2 : 4;
@@ -108,7 +114,118 @@ __global__ void paged_attention_kernel(KvLayout kv, AttentionParams p, StepArray
   }
 }
 
+constexpr int kFlashWarps = 4;
+constexpr int kFlashRowsPerWarp = kFlashTileRows / kFlashWarps;
+constexpr int kFlashPerLane = kMaxFlashHeadDim / kWarp;
+static_assert(kFlashTileKv == kWarp, "one KV position per lane");
+
+// Grid: (n_tiles, n_head). Block: kFlashWarps warps.
+__global__ void __launch_bounds__(kFlashWarps * kWarp)
+    flash_prefill_kernel(KvLayout kv, AttentionParams p, StepArrays s, const int32_t* tiles,
+                         TensorView q, TensorView out) {
+  __shared__ float q_sh[kFlashTileRows][kMaxFlashHeadDim];
+  __shared__ float k_sh[kFlashTileKv][kMaxFlashHeadDim + 1];  // +1: lanes hit distinct banks
+  __shared__ float v_sh[kFlashTileKv][kMaxFlashHeadDim];
+  const int first = tiles[2 * blockIdx.x];
+  const int n_rows = tiles[2 * blockIdx.x + 1];
+  const int h = blockIdx.y;
+  const int hk = h / (p.n_head / p.n_head_kv);
+  const int warp = threadIdx.x / kWarp, lane = threadIdx.x % kWarp;
+  const int seq = s.row_seq[first];
+  const int last_pos = s.positions[first + n_rows - 1];
+  const size_t esize = kv.f16 ? 2 : 4;
+  const int dk = p.head_dim_k, dv = p.head_dim_v;
+
+  for (int e = threadIdx.x; e < kFlashTileRows * dk; e += blockDim.x) {
+    const int i = e / dk, d = e % dk;
+    q_sh[i][d] = i < n_rows ? q.data[static_cast<int64_t>(first + i) * q.stride +
+                                     static_cast<int64_t>(h) * dk + d]
+                            : 0.0f;
+  }
+  float m[kFlashRowsPerWarp], l[kFlashRowsPerWarp], acc[kFlashRowsPerWarp][kFlashPerLane];
+  int pos_q[kFlashRowsPerWarp];
+#pragma unroll
+  for (int k = 0; k < kFlashRowsPerWarp; ++k) {
+    const int i = warp + k * kFlashWarps;
+    pos_q[k] = i < n_rows ? s.positions[first + i] : -1;
+    m[k] = -INFINITY;
+    l[k] = 0.0f;
+#pragma unroll
+    for (int c = 0; c < kFlashPerLane; ++c) acc[k][c] = 0.0f;
+  }
+
+  for (int j0 = 0; j0 <= last_pos; j0 += kFlashTileKv) {
+    __syncthreads();  // the previous tile is no longer read
+    // Warp w loads positions j0 + w, j0 + w + kFlashWarps, ...; lanes load the elements.
+    for (int jj = warp; jj < kFlashTileKv; jj += kFlashWarps) {
+      const int pos = j0 + jj;
+      if (pos <= last_pos) {
+        const uint8_t* row = KvRowPtr(kv, p.layer, s, seq, pos);
+        const uint8_t* kr = row + static_cast<size_t>(hk) * dk * esize;
+        const uint8_t* vr = row + kv.k_width * esize + static_cast<size_t>(hk) * dv * esize;
+        for (int d = lane; d < dk; d += kWarp) k_sh[jj][d] = LoadKv(kr, kv.f16, d);
+        for (int d = lane; d < dv; d += kWarp) v_sh[jj][d] = LoadKv(vr, kv.f16, d);
+      } else {
+        for (int d = lane; d < dk; d += kWarp) k_sh[jj][d] = 0.0f;
+        for (int d = lane; d < dv; d += kWarp) v_sh[jj][d] = 0.0f;
+      }
+    }
+    __syncthreads();
+#pragma unroll
+    for (int k = 0; k < kFlashRowsPerWarp; ++k) {
+      const int i = warp + k * kFlashWarps;
+      if (pos_q[k] < j0) continue;  // warp-uniform: no visible position in this tile (or no row)
+      float score = -INFINITY;
+      if (j0 + lane <= pos_q[k]) {
+        float dot = 0.0f;
+        for (int d = 0; d < dk; ++d) dot += q_sh[i][d] * k_sh[lane][d];
+        score = dot * p.scale;
+      }
+      const float m_new = fmaxf(m[k], WarpMax(score));
+      const float correction = __expf(m[k] - m_new);
+      const float w = __expf(score - m_new);
+      l[k] = l[k] * correction + WarpSum(w);
+#pragma unroll
+      for (int c = 0; c < kFlashPerLane; ++c) {
+        const int d = lane + c * kWarp;
+        float a = acc[k][c] * correction;
+        if (d < dv) {
+          for (int jj = 0; jj < kFlashTileKv; ++jj) {
+            a += __shfl_sync(0xffffffffu, w, jj) * v_sh[jj][d];
+          }
+        }
+        acc[k][c] = a;
+      }
+      m[k] = m_new;
+    }
+  }
+#pragma unroll
+  for (int k = 0; k < kFlashRowsPerWarp; ++k) {
+    const int i = warp + k * kFlashWarps;
+    if (i >= n_rows) continue;
+    float* o = out.data + static_cast<int64_t>(first + i) * out.stride + static_cast<int64_t>(h) * dv;
+#pragma unroll
+    for (int c = 0; c < kFlashPerLane; ++c) {
+      const int d = lane + c * kWarp;
+      if (d < dv) o[d] = acc[k][c] / l[k];
+    }
+  }
+}
+
 }  // namespace
+
+bool LaunchFlashPrefill(const KvLayout& kv, const AttentionParams& p, const StepArrays& step,
+                        const int32_t* tiles, int64_t n_tiles, TensorView q, TensorView out,
+                        cudaStream_t stream) {
+  if (p.head_dim_k > kMaxFlashHeadDim || p.head_dim_v > kMaxFlashHeadDim || p.head_dim_k <= 0 ||
+      p.head_dim_v <= 0 || p.n_head_kv <= 0 || p.n_head % p.n_head_kv != 0 || tiles == nullptr) {
+    return false;
+  }
+  if (n_tiles == 0) return true;
+  const dim3 grid(static_cast<unsigned>(n_tiles), static_cast<unsigned>(p.n_head));
+  flash_prefill_kernel<<<grid, kFlashWarps * kWarp, 0, stream>>>(kv, p, step, tiles, q, out);
+  return true;
+}
 
 void LaunchKvStore(const KvLayout& kv, int layer, const StepArrays& step, TensorView k,
                    TensorView v, int k_cols, int v_cols, cudaStream_t stream) {

@@ -45,6 +45,19 @@ void LaunchKvStore(const KvLayout& kv, int layer, const StepArrays& step, Tensor
 bool LaunchPagedAttention(const KvLayout& kv, const AttentionParams& p, const StepArrays& step,
                           TensorView q, TensorView out, cudaStream_t stream);
 
+// Flash-attention style prefill: one thread block per (tile of up to kFlashTileRows consecutive
+// rows of one sequence, head). K/V are read from the paged cache once per tile of kFlashTileKv
+// positions into shared memory; each warp keeps the running max, sum and accumulator of its
+// rows (online softmax); positions after a row's own are masked (causal).
+// tiles: device [n_tiles][2] = (first row, rows). False when the head widths exceed
+// kMaxFlashHeadDim (the caller uses LaunchPagedAttention).
+constexpr int kFlashTileRows = 16;
+constexpr int kFlashTileKv = 32;
+constexpr int kMaxFlashHeadDim = 128;
+bool LaunchFlashPrefill(const KvLayout& kv, const AttentionParams& p, const StepArrays& step,
+                        const int32_t* tiles, int64_t n_tiles, TensorView q, TensorView out,
+                        cudaStream_t stream);
+
 }  // namespace inference::cuda
 
 #endif  // INFERENCE_BACKEND_CUDA_ATTENTION_CUH_

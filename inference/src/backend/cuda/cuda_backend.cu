@@ -7,6 +7,8 @@
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <map>
+#include <memory>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -16,7 +18,9 @@
 #include "backend/cuda/dequant.cuh"
 #include "backend/cuda/matmul.cuh"
 #include "backend/cuda/ops.cuh"
+#include "backend/cuda/sampling.cuh"
 #include "inference/cuda_backend.h"
+#include "inference/tensor_parallel.h"
 
 namespace inference {
 namespace {
@@ -36,6 +40,9 @@ struct CublasApi {
                                       const void*, cudaDataType, int, const void*, void*,
                                       cudaDataType, int, cublasComputeType_t, cublasGemmAlgo_t);
   GemmExFn gemm_ex = nullptr;
+  // Optional (graphs): a fixed workspace, so captured GEMMs allocate nothing.
+  using SetWorkspaceFn = cublasStatus_t (*)(cublasHandle_t, void*, size_t);
+  SetWorkspaceFn set_workspace = nullptr;
 
   Status Load() {
     for (const char* name : {"libcublas.so.13", "libcublas.so"}) {
@@ -50,6 +57,7 @@ struct CublasApi {
     destroy = reinterpret_cast<decltype(destroy)>(dlsym(handle, "cublasDestroy_v2"));
     set_stream = reinterpret_cast<decltype(set_stream)>(dlsym(handle, "cublasSetStream_v2"));
     gemm_ex = reinterpret_cast<decltype(gemm_ex)>(dlsym(handle, "cublasGemmEx"));
+    set_workspace = reinterpret_cast<SetWorkspaceFn>(dlsym(handle, "cublasSetWorkspace_v2"));
     if (!create || !destroy || !set_stream || !gemm_ex) {
       return common::UnavailableError("libcublas lacks the functions this backend needs");
     }
@@ -82,11 +90,14 @@ class CudaWeight final : public BackendWeight {
 const WeightRef& Ref(const BackendWeight& w) { return static_cast<const CudaWeight&>(w).ref; }
 
 // A device allocation that only grows.
+// Growth bumps *generation (when set): recorded graphs may hold the old pointer.
 struct Scratch {
   DevicePtr mem;
   size_t size = 0;
+  uint64_t* generation = nullptr;
   void* Get(size_t bytes, common::Status* error) {
     if (bytes > size) {
+      if (generation != nullptr) ++*generation;
       mem.reset();
       void* p = nullptr;
       cudaError_t e = cudaMalloc(&p, bytes);
@@ -105,6 +116,7 @@ struct Scratch {
 class CudaBackend final : public Backend {
  public:
   ~CudaBackend() override {
+    DropGraphs();
     if (cublas_) blas_.destroy(cublas_);
     if (stream_) cudaStreamDestroy(stream_);
   }
@@ -123,6 +135,11 @@ class CudaBackend final : public Backend {
     }
     device_ = options.device;
     reserve_ = options.reserve_bytes;
+    nccl_ = options.nccl;
+    rank_ = options.rank;
+    if (options.graphs) graph_buckets_ = DefaultGraphBuckets();
+    flash_min_rows_ = options.flash_prefill_min_rows;
+    for (Scratch* sc : {&step_mem_, &w_scratch_, &x_scratch_}) sc->generation = &generation_;
     RETURN_IF_CUDA_ERROR(cudaSetDevice(device_));
     cudaDeviceProp prop;
     RETURN_IF_CUDA_ERROR(cudaGetDeviceProperties(&prop, device_));
@@ -133,6 +150,15 @@ class CudaBackend final : public Backend {
       return common::InternalError("cublasCreate failed");
     }
     blas_.set_stream(cublas_, stream_);
+    if (blas_.set_workspace != nullptr) {
+      constexpr size_t kWorkspace = size_t{32} << 20;
+      void* ws = nullptr;
+      RETURN_IF_CUDA_ERROR(cudaMalloc(&ws, kWorkspace));
+      blas_workspace_.reset(ws);
+      if (blas_.set_workspace(cublas_, ws, kWorkspace) != CUBLAS_STATUS_SUCCESS) {
+        return common::InternalError("cublasSetWorkspace failed");
+      }
+    }
     return common::OkStatus();
   }
 
@@ -183,6 +209,7 @@ class CudaBackend final : public Backend {
   }
 
   StatusOr<std::unique_ptr<DeviceBuffer>> Allocate(size_t bytes) override {
+    ++generation_;  // activations: a recorded graph may hold a pointer this replaces
     void* p = nullptr;
     cudaError_t e = cudaMalloc(&p, std::max<size_t>(bytes, 4));
     if (e != cudaSuccess) {
@@ -228,6 +255,7 @@ class CudaBackend final : public Backend {
       return common::InvalidArgumentError("KV cache dimensions must be positive");
     }
     const size_t bytes = KvBytesPerBlock(type, n_layer, block_size, k_width, v_width) * num_blocks;
+    ++generation_;
     kv_mem_.reset();
     size_t free_bytes = 0, total = 0;
     RETURN_IF_CUDA_ERROR(cudaMemGetInfo(&free_bytes, &total));
@@ -262,11 +290,21 @@ class CudaBackend final : public Backend {
 
   // --- Step -----------------------------------------------------------------------------------
   Status BeginStep(const StepInput& step) override {
-    const int64_t n = static_cast<int64_t>(step.tokens.size());
+    const int64_t n_real = static_cast<int64_t>(step.tokens.size());
+    // Padded decode steps (graphs) have a fixed layout per bucket: n rows, n logit rows, n table
+    // offsets and a table area that only grows, so a recorded graph's pointers stay valid.
+    const bool padded = step.pad_rows > 0;
+    if (padded && (step.pad_rows < n_real ||
+                   static_cast<int64_t>(step.sequences.size()) > step.pad_rows ||
+                   static_cast<int64_t>(step.logit_rows.size()) > step.pad_rows)) {
+      return common::InvalidArgumentError("pad_rows smaller than the step");
+    }
+    const int64_t n = padded ? step.pad_rows : n_real;
     std::vector<int32_t> positions(n, 0), row_seq(n, -1), offsets, tables;
     for (size_t s = 0; s < step.sequences.size(); ++s) {
       const StepSequence& q = step.sequences[s];
-      if (q.n_tokens <= 0 || q.first_row < 0 || q.first_row + q.n_tokens > n || q.start_pos < 0) {
+      if (q.n_tokens <= 0 || q.first_row < 0 || q.first_row + q.n_tokens > n_real ||
+          q.start_pos < 0) {
         return common::InvalidArgumentError("sequence " + std::to_string(s) + ": bad row range");
       }
       if (kv_mem_) {
@@ -294,29 +332,109 @@ class CudaBackend final : public Backend {
       }
     }
     for (int32_t r : step.logit_rows) {
-      if (r < 0 || r >= n) return common::InvalidArgumentError("logit row out of range");
+      if (r < 0 || r >= n_real) return common::InvalidArgumentError("logit row out of range");
     }
-    // One device buffer: tokens | positions | row_seq | offsets | tables | logit_rows.
+    const std::vector<int32_t> tiles =
+        padded ? std::vector<int32_t>{}
+               : PlanAttentionTiles(step.sequences, n_real, cuda::kFlashTileRows, flash_min_rows_);
+    std::vector<int32_t> logit_rows(step.logit_rows.begin(), step.logit_rows.end());
+    if (padded) {
+      logit_rows.resize(static_cast<size_t>(n), 0);
+      offsets.resize(static_cast<size_t>(n), 0);
+      if (tables.size() > table_capacity_) {
+        table_capacity_ = std::max<size_t>(256, table_capacity_);
+        while (table_capacity_ < tables.size()) table_capacity_ *= 2;
+      }
+      tables.resize(table_capacity_, 0);
+    }
+    // One device buffer: tokens | positions | row_seq | logit_rows | offsets | tables.
     std::vector<int32_t> packed;
-    packed.reserve(3 * n + offsets.size() + tables.size() + step.logit_rows.size());
+    packed.reserve(3 * n + logit_rows.size() + offsets.size() + tables.size());
     packed.insert(packed.end(), step.tokens.begin(), step.tokens.end());
+    packed.resize(static_cast<size_t>(n), 0);  // padding rows: token 0
     packed.insert(packed.end(), positions.begin(), positions.end());
     packed.insert(packed.end(), row_seq.begin(), row_seq.end());
+    packed.insert(packed.end(), logit_rows.begin(), logit_rows.end());
     packed.insert(packed.end(), offsets.begin(), offsets.end());
     packed.insert(packed.end(), tables.begin(), tables.end());
-    packed.insert(packed.end(), step.logit_rows.begin(), step.logit_rows.end());
-    int32_t* d = static_cast<int32_t*>(step_mem_.Get(packed.size() * 4 + 4, &error_));
+    packed.insert(packed.end(), tiles.begin(), tiles.end());
+    // Room for the largest padded layout, so that steps of other sizes do not move the buffer.
+    const size_t want = std::max(packed.size(), step_floor_) * 4 + 4;
+    int32_t* d = static_cast<int32_t*>(step_mem_.Get(want, &error_));
     if (d == nullptr) return Synchronize();
     RETURN_IF_CUDA_ERROR(cudaMemcpyAsync(d, packed.data(), packed.size() * 4,
                                          cudaMemcpyHostToDevice, stream_));
     RETURN_IF_CUDA_ERROR(cudaStreamSynchronize(stream_));
+    if (padded) step_floor_ = std::max(step_floor_, packed.size());
+    const int64_t n_lr = static_cast<int64_t>(logit_rows.size());
     tokens_ = d;
     arrays_.positions = d + n;
     arrays_.row_seq = d + 2 * n;
-    arrays_.table_offset = d + 3 * n;
-    arrays_.tables = d + 3 * n + offsets.size();
-    logit_rows_ = d + 3 * n + offsets.size() + tables.size();
-    n_logit_rows_ = static_cast<int64_t>(step.logit_rows.size());
+    logit_rows_ = d + 3 * n;
+    arrays_.table_offset = d + 3 * n + n_lr;
+    arrays_.tables = d + 3 * n + n_lr + static_cast<int64_t>(offsets.size());
+    n_logit_rows_ = n_lr;
+    tiles_ = arrays_.tables + tables.size();
+    n_tiles_ = static_cast<int64_t>(tiles.size() / 2);
+    return common::OkStatus();
+  }
+
+  // --- Graphs ---------------------------------------------------------------------------------
+  std::vector<int> GraphBuckets() const override {
+    return graph_schedule_.enabled() ? graph_buckets_ : std::vector<int>{};
+  }
+
+  GraphAction BeginGraph(int bucket) override {
+    const GraphSchedule::Decision d = graph_schedule_.Next(bucket, generation_);
+    if (d.drop_graphs) DropGraphs();
+    if (d.action == GraphSchedule::Action::kReplay) {
+      if (graphs_.count(bucket) != 0) return GraphAction::kReplay;
+      graph_schedule_.CaptureFailed(bucket);  // bookkeeping out of step: record again
+      return GraphAction::kEager;
+    }
+    if (d.action != GraphSchedule::Action::kCapture || !error_.ok()) return GraphAction::kEager;
+    cudaError_t e = cudaStreamBeginCapture(stream_, cudaStreamCaptureModeRelaxed);
+    if (e != cudaSuccess) {
+      (void)cudaGetLastError();
+      graph_schedule_.CaptureFailed(bucket);
+      return GraphAction::kEager;
+    }
+    capture_generation_ = generation_;
+    return GraphAction::kCapture;
+  }
+
+  Status EndGraph(int bucket) override {
+    cudaGraph_t graph = nullptr;
+    cudaError_t e = cudaStreamEndCapture(stream_, &graph);
+    cudaGraphExec_t exec = nullptr;
+    if (e == cudaSuccess && error_.ok() && generation_ == capture_generation_ &&
+        graph != nullptr) {
+      e = cudaGraphInstantiate(&exec, graph, 0);
+    }
+    if (graph != nullptr) cudaGraphDestroy(graph);
+    if (exec == nullptr) {
+      // Nothing ran: forget launch errors of the recording and let the caller run eagerly.
+      (void)cudaGetLastError();
+      error_ = common::OkStatus();
+      graph_schedule_.CaptureFailed(bucket);
+      return common::Status(common::StatusCode::kAborted,
+                            std::string("decode graph for ") + std::to_string(bucket) +
+                                " rows discarded (" + cudaGetErrorName(e) + ")");
+    }
+    auto old = graphs_.find(bucket);
+    if (old != graphs_.end()) {
+      cudaGraphExecDestroy(old->second);
+      graphs_.erase(old);
+    }
+    graphs_[bucket] = exec;
+    graph_schedule_.Captured(bucket, generation_);
+    return ReplayGraph(bucket);
+  }
+
+  Status ReplayGraph(int bucket) override {
+    auto it = graphs_.find(bucket);
+    if (it == graphs_.end()) return common::FailedPreconditionError("no graph for this bucket");
+    RETURN_IF_CUDA_ERROR(cudaGraphLaunch(it->second, stream_));
     return common::OkStatus();
   }
 
@@ -329,6 +447,12 @@ class CudaBackend final : public Backend {
     Check(true, "GatherLogitRows", GgmlType::kF32);
   }
   void MatMul(const BackendWeight& weight, TensorView x, TensorView y) override {
+    Product(weight, x, y);
+    if (weight.all_reduce_after) AllReduce(y, weight.name);
+  }
+
+  // y = W x on this rank (no communication).
+  void Product(const BackendWeight& weight, TensorView x, TensorView y) {
     const WeightRef& w = Ref(weight);
     if (x.rows <= cuda::kMaxMatVecBatch) {
       Check(cuda::LaunchMatVec(w, x.data, x.stride, static_cast<int>(x.rows), y.data, y.stride,
@@ -336,13 +460,21 @@ class CudaBackend final : public Backend {
             "MatMul", w.type);
       return;
     }
-    // Prefill: bf16 tensor-core GEMM with fp32 accumulation, y^T = W x^T.
-    auto* wb = static_cast<__nv_bfloat16*>(
-        w_scratch_.Get(static_cast<size_t>(w.rows * w.cols) * sizeof(__nv_bfloat16), &error_));
+    // Prefill: bf16 tensor-core GEMM with fp32 accumulation, y^T = W x^T. BF16 weights are used
+    // in place; other types are dequantized to a bf16 scratch matrix first.
+    const __nv_bfloat16* wb = nullptr;
+    if (w.type == GgmlType::kBF16) {
+      wb = reinterpret_cast<const __nv_bfloat16*>(w.data);
+    } else {
+      auto* scratch = static_cast<__nv_bfloat16*>(
+          w_scratch_.Get(static_cast<size_t>(w.rows * w.cols) * sizeof(__nv_bfloat16), &error_));
+      if (scratch == nullptr) return;
+      Check(cuda::LaunchDequantizeToBf16(w, 0, scratch, stream_), "MatMul", w.type);
+      wb = scratch;
+    }
     auto* xb = static_cast<__nv_bfloat16*>(
         x_scratch_.Get(static_cast<size_t>(x.rows * x.cols) * sizeof(__nv_bfloat16), &error_));
-    if (wb == nullptr || xb == nullptr) return;
-    Check(cuda::LaunchDequantizeToBf16(w, 0, wb, stream_), "MatMul", w.type);
+    if (xb == nullptr) return;
     cuda::LaunchF32ToBf16(x.data, x.rows, x.cols, x.stride, xb, stream_);
     const float alpha = 1.0f, beta = 0.0f;
     cublasStatus_t s = blas_.gemm_ex(
@@ -355,6 +487,25 @@ class CudaBackend final : public Backend {
                                      " for weight '" + weight.name + "'");
     }
   }
+
+  // Tensor parallelism: sums y over the ranks in place (after a product over split inputs).
+  // Issued even after an earlier error: every rank must make the same collective calls, or the
+  // others would wait forever; the error is reported by Synchronize() as usual.
+  void AllReduce(TensorView y, const std::string& what) {
+    if (!nccl_) {
+      if (error_.ok()) {
+        error_ = common::FailedPreconditionError("weight '" + what +
+                                                 "' needs an all-reduce but no NCCL group is set");
+      }
+      return;
+    }
+    if (y.stride != y.cols && error_.ok()) {
+      error_ = common::InternalError("all-reduce of a strided view after '" + what + "'");
+    }
+    Status st = nccl_->AllReduceSum(rank_, y.data, static_cast<size_t>(y.rows * y.cols), stream_);
+    if (!st.ok() && error_.ok()) error_ = st.WithContext("after '" + what + "'");
+  }
+
   // fp32 activations in blocks of up to 8 tokens: exact for every batch size.
   void MatMulExact(const BackendWeight& weight, TensorView x, TensorView y) override {
     const WeightRef& w = Ref(weight);
@@ -380,6 +531,11 @@ class CudaBackend final : public Backend {
                       TensorView out) override {
     cuda::LaunchKvStore(kv_, p.layer, arrays_, k, v, p.n_head_kv * p.head_dim_k,
                         p.n_head_kv * p.head_dim_v, stream_);
+    if (n_tiles_ > 0 &&
+        cuda::LaunchFlashPrefill(kv_, p, arrays_, tiles_, n_tiles_, q, out, stream_)) {
+      Check(true, "PagedAttention (flash prefill)", GgmlType::kF32);
+      return;
+    }
     Check(cuda::LaunchPagedAttention(kv_, p, arrays_, q, out, stream_), "PagedAttention",
           GgmlType::kF32);
   }
@@ -415,13 +571,58 @@ class CudaBackend final : public Backend {
                                      ids.stride, static_cast<int>(ids.cols), ids.rows * ids.cols,
                                      y.data, y.stride, stream_),
           "MoeMatMul", experts.type);
+    // Split expert inputs (ffn_down_exps): the slots are partial sums; combining is linear.
+    if (experts.all_reduce_after) AllReduce(y, experts.name);
   }
   void MoeCombine(TensorView y, TensorView weights, TensorView out) override {
     cuda::LaunchMoeCombine(y, weights, out, stream_);
     Check(true, "MoeCombine", GgmlType::kF32);
   }
 
+  // --- Sampling -------------------------------------------------------------------------------
+  bool SamplesOnDevice() const override { return true; }
+
+  Status SampleRows(TensorView logits, std::span<const DeviceSampleRow> rows,
+                    std::span<const PenaltyEntry> penalties, int32_t* tokens) override {
+    if (logits.rows != static_cast<int64_t>(rows.size())) {
+      return common::InvalidArgumentError("SampleRows: one parameter row per logit row expected");
+    }
+    if (rows.empty()) return Synchronize();
+    // One upload: rows | penalties | tokens (each part 8-byte aligned).
+    const size_t rows_bytes = rows.size() * sizeof(DeviceSampleRow);
+    const size_t pen_bytes = (penalties.size() * sizeof(PenaltyEntry) + 7) / 8 * 8;
+    const size_t tok_bytes = rows.size() * sizeof(int32_t);
+    sample_host_.resize(rows_bytes + pen_bytes);
+    std::memcpy(sample_host_.data(), rows.data(), rows_bytes);
+    if (!penalties.empty()) {
+      std::memcpy(sample_host_.data() + rows_bytes, penalties.data(),
+                  penalties.size() * sizeof(PenaltyEntry));
+    }
+    auto* d = static_cast<uint8_t*>(sample_mem_.Get(rows_bytes + pen_bytes + tok_bytes, &error_));
+    auto* work = static_cast<float*>(sample_work_.Get(
+        static_cast<size_t>(logits.rows * logits.cols) * sizeof(float), &error_));
+    if (d == nullptr || work == nullptr) return Synchronize();
+    RETURN_IF_CUDA_ERROR(cudaMemcpyAsync(d, sample_host_.data(), rows_bytes + pen_bytes,
+                                         cudaMemcpyHostToDevice, stream_));
+    auto* d_tokens = reinterpret_cast<int32_t*>(d + rows_bytes + pen_bytes);
+    if (!cuda::LaunchSampleRows(logits, reinterpret_cast<const DeviceSampleRow*>(d),
+                                reinterpret_cast<const PenaltyEntry*>(d + rows_bytes),
+                                static_cast<int64_t>(penalties.size()), work, d_tokens, stream_)) {
+      return common::InvalidArgumentError("SampleRows: vocabulary of " +
+                                          std::to_string(logits.cols) + " not supported");
+    }
+    Check(true, "SampleRows", GgmlType::kF32);
+    RETURN_IF_CUDA_ERROR(
+        cudaMemcpyAsync(tokens, d_tokens, tok_bytes, cudaMemcpyDeviceToHost, stream_));
+    return Synchronize();
+  }
+
  private:
+  void DropGraphs() {
+    for (auto& [bucket, exec] : graphs_) cudaGraphExecDestroy(exec);
+    graphs_.clear();
+  }
+
   // Device data of an optional F32 vector weight (null when absent or not F32).
   const float* F32Data(const BackendWeight* w, const char* what) {
     if (w == nullptr) return nullptr;
@@ -449,17 +650,31 @@ class CudaBackend final : public Backend {
 
   // Constant after Init.
   int device_ = 0;
+  std::shared_ptr<NcclGroup> nccl_;  // tensor parallelism (null: one GPU)
+  int rank_ = 0;
   size_t reserve_ = 0;
   std::string device_name_;
   cudaStream_t stream_ = nullptr;
   CublasApi blas_;
   cublasHandle_t cublas_ = nullptr;
+  DevicePtr blas_workspace_;
 
   // State of the loaded model and the current step (one caller at a time).
   size_t uploaded_ = 0;
   DevicePtr kv_mem_;
   cuda::KvLayout kv_;
-  Scratch step_mem_, w_scratch_, x_scratch_;
+  Scratch step_mem_, w_scratch_, x_scratch_, sample_mem_, sample_work_;
+  size_t table_capacity_ = 0;  // table entries of a padded step (grows)
+  size_t step_floor_ = 0;      // int32s of the largest padded step so far
+  // Graphs: device memory generation (bumped by every (re)allocation a graph could hold).
+  uint64_t generation_ = 1, capture_generation_ = 0;
+  std::vector<int> graph_buckets_;
+  GraphSchedule graph_schedule_;
+  std::map<int, cudaGraphExec_t> graphs_;
+  int flash_min_rows_ = 0;
+  const int32_t* tiles_ = nullptr;  // flash prefill tiles of the current step (device)
+  int64_t n_tiles_ = 0;
+  std::vector<uint8_t> sample_host_;
   const int32_t* tokens_ = nullptr;
   const int32_t* logit_rows_ = nullptr;
   int64_t n_logit_rows_ = 0;
@@ -470,6 +685,170 @@ class CudaBackend final : public Backend {
 }  // namespace
 
 bool CudaBackendCompiled() { return true; }
+
+int CudaDeviceCount() {
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return 0;
+  }
+  return count;
+}
+
+namespace {
+// Times `fn` (enqueued on `stream`) with events: best of `reps` runs, in seconds.
+template <typename Fn>
+StatusOr<double> BestTime(cudaStream_t stream, int reps, Fn fn) {
+  cudaEvent_t start = nullptr, stop = nullptr;
+  RETURN_IF_CUDA_ERROR(cudaEventCreate(&start));
+  RETURN_IF_CUDA_ERROR(cudaEventCreate(&stop));
+  double best = 1e30;
+  Status st;
+  for (int i = 0; i < reps && st.ok(); ++i) {
+    st = cuda::CudaStatus(cudaEventRecord(start, stream), "cudaEventRecord", __FILE__, __LINE__);
+    if (st.ok()) st = fn();
+    if (st.ok()) st = cuda::CudaStatus(cudaEventRecord(stop, stream), "cudaEventRecord", __FILE__, __LINE__);
+    if (st.ok()) st = cuda::CudaStatus(cudaEventSynchronize(stop), "cudaEventSynchronize", __FILE__, __LINE__);
+    float ms = 0;
+    if (st.ok()) st = cuda::CudaStatus(cudaEventElapsedTime(&ms, start, stop), "cudaEventElapsedTime", __FILE__, __LINE__);
+    if (st.ok() && i > 0) best = std::min(best, static_cast<double>(ms) / 1e3);  // run 0 warms up
+  }
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  RETURN_IF_ERROR(st);
+  return best;
+}
+}  // namespace
+
+StatusOr<double> MeasureCopyBandwidth(int device, size_t bytes) {
+  if (CudaDeviceCount() <= device || device < 0) return common::UnavailableError("no such GPU");
+  RETURN_IF_CUDA_ERROR(cudaSetDevice(device));
+  void *a = nullptr, *b = nullptr;
+  RETURN_IF_CUDA_ERROR(cudaMalloc(&a, bytes));
+  DevicePtr hold_a(a);
+  RETURN_IF_CUDA_ERROR(cudaMalloc(&b, bytes));
+  DevicePtr hold_b(b);
+  RETURN_IF_CUDA_ERROR(cudaMemset(a, 1, bytes));
+  ASSIGN_OR_RETURN(double s, BestTime(nullptr, 6, [&]() -> Status {
+    RETURN_IF_CUDA_ERROR(cudaMemcpyAsync(b, a, bytes, cudaMemcpyDeviceToDevice, nullptr));
+    return common::OkStatus();
+  }));
+  // A copy reads and writes every byte.
+  return 2.0 * static_cast<double>(bytes) / s;
+}
+
+StatusOr<double> MeasureBf16GemmPeak(int device, int n) {
+  if (CudaDeviceCount() <= device || device < 0) return common::UnavailableError("no such GPU");
+  if (n <= 0 || n > 32768) return common::InvalidArgumentError("bad GEMM size");
+  RETURN_IF_CUDA_ERROR(cudaSetDevice(device));
+  CublasApi blas;
+  RETURN_IF_ERROR(blas.Load());
+  cublasHandle_t h = nullptr;
+  if (blas.create(&h) != CUBLAS_STATUS_SUCCESS) return common::InternalError("cublasCreate failed");
+  const size_t elems = static_cast<size_t>(n) * n;
+  void *a = nullptr, *b = nullptr, *c = nullptr;
+  Status st = cuda::CudaStatus(cudaMalloc(&a, elems * 2), "cudaMalloc", __FILE__, __LINE__);
+  DevicePtr ha(a);
+  if (st.ok()) st = cuda::CudaStatus(cudaMalloc(&b, elems * 2), "cudaMalloc", __FILE__, __LINE__);
+  DevicePtr hb(b);
+  if (st.ok()) st = cuda::CudaStatus(cudaMalloc(&c, elems * 4), "cudaMalloc", __FILE__, __LINE__);
+  DevicePtr hc(c);
+  if (st.ok()) st = cuda::CudaStatus(cudaMemset(a, 0, elems * 2), "cudaMemset", __FILE__, __LINE__);
+  if (st.ok()) st = cuda::CudaStatus(cudaMemset(b, 0, elems * 2), "cudaMemset", __FILE__, __LINE__);
+  StatusOr<double> t = st;
+  if (st.ok()) {
+    t = BestTime(nullptr, 6, [&]() -> Status {
+      const float alpha = 1.0f, beta = 0.0f;
+      if (blas.gemm_ex(h, CUBLAS_OP_T, CUBLAS_OP_N, n, n, n, &alpha, a, CUDA_R_16BF, n, b,
+                       CUDA_R_16BF, n, &beta, c, CUDA_R_32F, n, CUBLAS_COMPUTE_32F,
+                       CUBLAS_GEMM_DEFAULT) != CUBLAS_STATUS_SUCCESS) {
+        return common::InternalError("cublasGemmEx failed");
+      }
+      return common::OkStatus();
+    });
+  }
+  blas.destroy(h);
+  if (!t.ok()) return t.status();
+  return 2.0 * n * static_cast<double>(n) * n / *t;
+}
+
+Status UseCudaDevice(int device) {
+  RETURN_IF_CUDA_ERROR(cudaSetDevice(device));
+  return common::OkStatus();
+}
+
+// --- NCCL, opened at run time ------------------------------------------------------------------
+// The few declarations of nccl.h this needs (NCCL 2.x ABI), so that building needs no NCCL.
+namespace {
+using NcclComm = struct ncclComm*;
+using NcclResult = int;  // ncclSuccess = 0
+constexpr int kNcclFloat32 = 7;
+constexpr int kNcclSum = 0;
+}  // namespace
+
+struct NcclGroup::Impl {
+  void* lib = nullptr;
+  NcclResult (*comm_init_all)(NcclComm*, int, const int*) = nullptr;
+  NcclResult (*all_reduce)(const void*, void*, size_t, int, int, NcclComm, cudaStream_t) = nullptr;
+  NcclResult (*comm_destroy)(NcclComm) = nullptr;
+  const char* (*error_string)(NcclResult) = nullptr;
+  std::vector<NcclComm> comms;
+};
+
+NcclGroup::NcclGroup() : impl_(new Impl) {}
+
+NcclGroup::~NcclGroup() {
+  for (NcclComm c : impl_->comms) {
+    if (c != nullptr && impl_->comm_destroy != nullptr) impl_->comm_destroy(c);
+  }
+  if (impl_->lib != nullptr) dlclose(impl_->lib);
+}
+
+StatusOr<std::shared_ptr<NcclGroup>> NcclGroup::Create(int ranks) {
+  RETURN_IF_ERROR(CheckNcclForTensorParallel(ranks));
+  if (ranks < 2) return common::InvalidArgumentError("an NCCL group needs at least 2 ranks");
+  if (ranks > CudaDeviceCount()) {
+    return common::FailedPreconditionError("fewer GPUs than tensor-parallel ranks");
+  }
+  std::shared_ptr<NcclGroup> g(new NcclGroup());
+  Impl& m = *g->impl_;
+  for (const char* so : {"libnccl.so.2", "libnccl.so"}) {
+    m.lib = dlopen(so, RTLD_NOW | RTLD_LOCAL);
+    if (m.lib != nullptr) break;
+  }
+  if (m.lib == nullptr) return common::UnavailableError("libnccl.so.2 could not be opened");
+  m.comm_init_all = reinterpret_cast<decltype(m.comm_init_all)>(dlsym(m.lib, "ncclCommInitAll"));
+  m.all_reduce = reinterpret_cast<decltype(m.all_reduce)>(dlsym(m.lib, "ncclAllReduce"));
+  m.comm_destroy = reinterpret_cast<decltype(m.comm_destroy)>(dlsym(m.lib, "ncclCommDestroy"));
+  m.error_string = reinterpret_cast<decltype(m.error_string)>(dlsym(m.lib, "ncclGetErrorString"));
+  if (!m.comm_init_all || !m.all_reduce || !m.comm_destroy || !m.error_string) {
+    return common::UnavailableError("libnccl lacks the functions tensor parallelism needs");
+  }
+  // One process, one communicator per GPU 0..ranks-1 (ncclCommInitAll); multi-host runs would
+  // use ncclGetUniqueId + ncclCommInitRank instead (docs/cuda.md).
+  m.comms.assign(static_cast<size_t>(ranks), nullptr);
+  std::vector<int> devices(static_cast<size_t>(ranks));
+  for (int r = 0; r < ranks; ++r) devices[static_cast<size_t>(r)] = r;
+  const NcclResult res = m.comm_init_all(m.comms.data(), ranks, devices.data());
+  if (res != 0) {
+    m.comms.clear();
+    return common::UnavailableError(std::string("ncclCommInitAll failed: ") + m.error_string(res));
+  }
+  return g;
+}
+
+int NcclGroup::ranks() const { return static_cast<int>(impl_->comms.size()); }
+
+Status NcclGroup::AllReduceSum(int rank, float* data, size_t count, void* stream) {
+  if (rank < 0 || rank >= ranks()) return common::InvalidArgumentError("no such NCCL rank");
+  const NcclResult res = impl_->all_reduce(data, data, count, kNcclFloat32, kNcclSum,
+                                           impl_->comms[static_cast<size_t>(rank)],
+                                           static_cast<cudaStream_t>(stream));
+  if (res != 0) {
+    return common::InternalError(std::string("ncclAllReduce failed: ") + impl_->error_string(res));
+  }
+  return common::OkStatus();
+}
 
 StatusOr<std::unique_ptr<Backend>> CreateCudaBackend(const CudaBackendOptions& options) {
   auto backend = std::make_unique<CudaBackend>();

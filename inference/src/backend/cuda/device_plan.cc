@@ -1,5 +1,6 @@
 // Host-side planning for the CUDA backend; compiled in every build so it is
 // tested on machines without a GPU.
+#include <algorithm>
 #include <cstdio>
 
 #include "inference/cuda_backend.h"
@@ -45,6 +46,19 @@ StatusOr<DeviceMemoryPlan> PlanDeviceMemory(size_t free_bytes, size_t weight_byt
   plan.kv_blocks = static_cast<int>(blocks);
   plan.kv_bytes = blocks * kv_bytes_per_block;
   return plan;
+}
+
+std::vector<int32_t> PlanAttentionTiles(std::span<const StepSequence> sequences, int64_t n_rows,
+                                        int tile_rows, int min_rows) {
+  std::vector<int32_t> tiles;
+  if (min_rows <= 0 || tile_rows <= 0 || n_rows < min_rows) return tiles;
+  for (const StepSequence& s : sequences) {
+    for (int32_t r = 0; r < s.n_tokens; r += tile_rows) {
+      tiles.push_back(s.first_row + r);
+      tiles.push_back(std::min(tile_rows, s.n_tokens - r));
+    }
+  }
+  return tiles;
 }
 
 }  // namespace inference
