@@ -252,6 +252,7 @@ class TensorParallelModel final : public Model {
             out.dims[axis] = static_cast<uint64_t>(s.count);
             out.data = storage->data();
             out.n_bytes = storage->size();
+            out.mapped = false;  // a temporary copy, not the file's mapping
             return out;
           });
       RETURN_IF_ERROR(a->Load(loader));
