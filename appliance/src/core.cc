@@ -163,7 +163,11 @@ audit::Record Core::RecordFor(audit::EventType type, const Identity& who,
 }
 
 StatusOr<uint64_t> Core::Append(audit::Record record) {
+  const auto t0 = std::chrono::steady_clock::now();
   auto seq = ledger->Append(std::move(record));
+  metrics.ObserveLedgerAppend(static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+          .count()));
   if (!seq.ok()) {
     metrics.audit_failures.fetch_add(1);
     LogEvent("error", "audit append failed; refusing the request (fail closed)",

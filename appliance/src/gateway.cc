@@ -215,6 +215,15 @@ class GatewayImpl final : public Gateway {
       builder.RegisterService(s);
     }
     builder.SetMaxReceiveMessageSize(static_cast<int>(c.message_bytes_limit) + 64 * 1024);
+    // The synchronous server runs each call on a thread of its pool. gRPC's
+    // default (at most 2 idle pollers) ends a thread after nearly every call
+    // and starts another for the next one: at hundreds of chats per second
+    // that is thread creation on every request's path. Keep as many idle
+    // threads as streams may run at once; they wait in epoll, costing only
+    // their stacks.
+    builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 2);
+    builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
+                                static_cast<int>(std::min<uint32_t>(c.max_streams, 1024)) + 8);
     server_ = builder.BuildAndStart();
     common::SecureZero(ssl.pem_key_cert_pairs[0].private_key.data(),
                        ssl.pem_key_cert_pairs[0].private_key.size());

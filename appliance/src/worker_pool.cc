@@ -78,6 +78,8 @@ inference::v1::InferenceService::Stub* WorkerPool::Lease::stub() const {
 
 const std::string& WorkerPool::Lease::worker_id() const { return worker_->config.name; }
 
+bool WorkerPool::Lease::remote() const { return worker_->config.remote(); }
+
 StatusOr<std::unique_ptr<WorkerPool>> WorkerPool::Start(const GatewayConfig& config,
                                                         EventSink events) {
   auto pool = std::unique_ptr<WorkerPool>(new WorkerPool());
