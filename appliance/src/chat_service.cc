@@ -177,7 +177,26 @@ grpc::Status ChatServiceImpl::Chat(grpc::ServerContext* context, const v1::ChatR
   std::string model_name = request->model();
   if (model_name.empty() && conversation) model_name = conversation->model;
   const auto models = core_->workers->Models();
-  if (model_name.empty() && !models.empty()) model_name = models.front().name();
+  if (models.empty()) {
+    // No worker is ready (starting, restarting, unreachable, or refused at
+    // the TLS handshake): nothing to decide about; the refusal is audited.
+    audit::Record rec = core_->RecordFor(audit::EventType::kDenial, *who, context);
+    rec.decision = "deny";
+    rec.request_id = request_id;
+    rec.reasons = {"WORKER_UNAVAILABLE"};
+    auto seq = core_->Append(std::move(rec));
+    if (!seq.ok()) return ToGrpcStatus(seq.status(), context);
+    core_->metrics.chat_errors.fetch_add(1);
+    v1::ErrorDetail detail;
+    detail.set_reason("WORKER_UNAVAILABLE");
+    detail.set_message("no model worker is ready; retry shortly");
+    detail.set_remedy("An administrator can see why with `assistant admin workers`.");
+    detail.mutable_retry_after()->set_seconds(5);
+    detail.set_audit_sequence(*seq);
+    return ToGrpcStatus(Status(common::StatusCode::kUnavailable, detail.message(), "WORKER_UNAVAILABLE"),
+                        context, detail);
+  }
+  if (model_name.empty()) model_name = models.front().name();
   const inference::v1::ModelInfo* model = nullptr;
   for (const auto& m : models) {
     if (m.name() == model_name) model = &m;

@@ -159,6 +159,7 @@ class GatewayImpl final : public Gateway {
     audit::LedgerOptions lo;
     core_.ledger_path = state + "/audit/ledger.db";
     lo.path = core_.ledger_path;
+    lo.sqlite_vfs = options.ledger_sqlite_vfs;
     lo.signer = std::shared_ptr<const audit::Signer>(std::move(signer));
     lo.on_failure = [](const Status& s) {
       LogEvent("error", "audit ledger appends failing",

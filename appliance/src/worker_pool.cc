@@ -163,6 +163,14 @@ void WorkerPool::Probe(Worker* w) {
   ctx.set_wait_for_ready(true);
   inference::v1::ListModelsResponse models;
   grpc::Status s = w->stub->ListModels(&ctx, {}, &models);
+  if (s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    // Waiting for the connection timed out; ask once more without waiting so
+    // the channel's own reason (refused, TLS handshake failed) is reported.
+    grpc::ClientContext again;
+    again.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+    grpc::Status why = w->stub->ListModels(&again, {}, &models);
+    if (why.error_code() == grpc::StatusCode::UNAVAILABLE) s = why;
+  }
   inference::v1::StatusResponse status;
   if (s.ok()) {
     grpc::ClientContext ctx2;

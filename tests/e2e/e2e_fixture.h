@@ -8,6 +8,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -63,8 +64,10 @@ struct ChatResult {
 
 class Appliance : public ::testing::Test {
  protected:
-  // Starts the appliance with `policy_yaml` (default: the shipped policy).
-  void StartAppliance(const std::string& policy_yaml = DefaultPolicy()) {
+  // Starts the appliance with `policy_yaml` (default: the shipped policy);
+  // `customize` may change the options (workers, fault injection) first.
+  void StartAppliance(const std::string& policy_yaml = DefaultPolicy(),
+                      const std::function<void(appliance::GatewayOptions&)>& customize = {}) {
     char tmpl[] = "/tmp/assistant-e2e-XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
@@ -91,6 +94,7 @@ class Appliance : public ::testing::Test {
     w.name = "local";
     w.spawn = {ASSISTANT_WORKER_BIN};
     options.config.workers.push_back(w);
+    if (customize) customize(options);
     auto gateway = appliance::Gateway::Start(std::move(options));
     ASSERT_TRUE(gateway.ok()) << gateway.status();
     gateway_ = std::move(*gateway);
