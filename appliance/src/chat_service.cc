@@ -481,6 +481,8 @@ grpc::Status ChatServiceImpl::Chat(grpc::ServerContext* context, const v1::ChatR
   start->set_site(core_->config.site);
   start->set_policy_hash(decision.policy_hash);
   start->set_audit_sequence(*req_seq);
+  // (Not buffered with the first delta: a synchronous Write with a buffer
+  // hint waits for a flush that only the next Write would cause.)
   if (!writer->Write(start_event)) {
     // The client went away before the start; the read loop notices.
   }
@@ -658,10 +660,11 @@ grpc::Status ChatServiceImpl::Chat(grpc::ServerContext* context, const v1::ChatR
                                                          static_cast<double>(finished->decode_micros()));
   }
   end->set_audit_sequence(*out_seq);
-  writer->Write(end_event);
   timer.end = SteadyNow();
   core_->metrics.ObserveOverhead(static_cast<uint64_t>(timer.Added(timer.end).count()));
   context->AddTrailingMetadata("assistant-timings", timer.Render(overlap));
+  // The end travels with the status (one flush).
+  writer->WriteLast(end_event, grpc::WriteOptions());
   return grpc::Status::OK;
 }
 
