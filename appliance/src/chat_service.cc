@@ -591,6 +591,13 @@ grpc::Status ChatServiceImpl::Chat(grpc::ServerContext* context, const v1::ChatR
         conversation->messages.emplace_back("user", sealed_prompt->content_id);
         conversation->messages.emplace_back("assistant", sealed_answer->content_id);
         content_sha = sealed_prompt->sha256 + ":" + sealed_answer->sha256;
+        // A user under legal hold: the new conversation is held from the start.
+        if (vs.ok() && core_->UnderLegalHold(conversation->owner, conversation->id)) {
+          if (Status hs = core_->vault->SetLegalHold(conversation->id, true); !hs.ok()) {
+            LogEvent("error", "legal hold not applied to a new conversation",
+                     common::Json(common::Json::Object{{"conversation", conversation->id}}));
+          }
+        }
       } else {
         LogEvent("error", "sealing content failed",
                  common::Json(common::Json::Object{{"request_id", request_id}}));
@@ -741,6 +748,20 @@ grpc::Status ConversationServiceImpl::DeleteConversation(grpc::ServerContext* co
     return ToGrpcStatus(Status(common::StatusCode::kNotFound, "no conversation " + request->id() + " of yours",
                                "CONVERSATION_NOT_FOUND"),
                         context);
+  }
+  if (core_->UnderLegalHold(e->owner, e->id)) {
+    audit::Record rec = core_->RecordFor(audit::EventType::kDenial, *who, context);
+    rec.conversation_id = e->id;
+    rec.decision = "deny";
+    rec.reasons = {"LEGAL_HOLD"};
+    auto seq = core_->Append(std::move(rec));
+    if (!seq.ok()) return ToGrpcStatus(seq.status(), context);
+    v1::ErrorDetail detail;
+    detail.set_reason("LEGAL_HOLD");
+    detail.set_message("conversation " + e->id + " is under legal hold and cannot be deleted");
+    detail.set_audit_sequence(*seq);
+    return ToGrpcStatus(Status(common::StatusCode::kFailedPrecondition, detail.message(), "LEGAL_HOLD"),
+                        context, detail);
   }
   if (e->stored && core_->vault != nullptr) {
     Status s = core_->vault->Shred(e->id);

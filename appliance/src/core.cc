@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <iostream>
@@ -130,6 +131,13 @@ std::vector<ConversationEntry> ConversationIndex::ForOwner(const std::string& ow
   return out;
 }
 
+std::vector<ConversationEntry> ConversationIndex::All() const {
+  std::lock_guard lock(mu_);
+  std::vector<ConversationEntry> out;
+  for (const auto& [id, e] : entries_) out.push_back(e);
+  return out;
+}
+
 Status ConversationIndex::Put(const ConversationEntry& entry) {
   std::lock_guard lock(mu_);
   entries_[entry.id] = entry;
@@ -142,7 +150,118 @@ Status ConversationIndex::Remove(const std::string& id) {
   return SaveLocked();
 }
 
+// ---------------------------------------------------------------- legal holds
+
+Status LegalHoldStore::Load(const std::string& path) {
+  std::lock_guard lock(mu_);
+  path_ = path;
+  if (::access(path.c_str(), F_OK) != 0) return common::OkStatus();
+  ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  ASSIGN_OR_RETURN(common::Json root, common::Json::Parse(text));
+  const common::Json* list = root.Find("holds");
+  if (list == nullptr || !list->is_array()) return common::DataLossError(path + ": malformed");
+  for (const auto& h : list->as_array()) {
+    auto s = [&](const char* k) {
+      const common::Json* v = h.Find(k);
+      return v && v->is_string() ? v->as_string() : std::string();
+    };
+    HoldEntry e;
+    e.id = s("id");
+    e.user_id = s("user_id");
+    e.conversation_id = s("conversation_id");
+    e.reason = s("reason");
+    e.placed_by = s("placed_by");
+    if (const common::Json* t = h.Find("placed"); t && t->is_number()) e.placed_s = t->as_int();
+    holds_.push_back(std::move(e));
+  }
+  return common::OkStatus();
+}
+
+Status LegalHoldStore::SaveLocked() const {
+  common::Json list = common::Json::MakeArray();
+  for (const auto& h : holds_) {
+    common::Json j = common::Json::MakeObject();
+    j.Set("id", h.id);
+    if (!h.user_id.empty()) j.Set("user_id", h.user_id);
+    if (!h.conversation_id.empty()) j.Set("conversation_id", h.conversation_id);
+    j.Set("reason", h.reason);
+    j.Set("placed_by", h.placed_by);
+    j.Set("placed", h.placed_s);
+    list.Push(std::move(j));
+  }
+  common::Json root = common::Json::MakeObject();
+  root.Set("holds", std::move(list));
+  const std::string data = root.Dump() + "\n";
+  const std::string tmp = path_ + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return common::UnavailableError("cannot write " + tmp + ": " + std::strerror(errno));
+  bool ok = ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size());
+  ok &= ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), path_.c_str()) != 0) {
+    return common::UnavailableError("cannot save the legal holds " + path_);
+  }
+  return common::OkStatus();
+}
+
+std::vector<HoldEntry> LegalHoldStore::List() const {
+  std::lock_guard lock(mu_);
+  return holds_;
+}
+
+Status LegalHoldStore::Add(const HoldEntry& hold) {
+  std::lock_guard lock(mu_);
+  holds_.push_back(hold);
+  Status s = SaveLocked();
+  if (!s.ok()) holds_.pop_back();
+  return s;
+}
+
+StatusOr<HoldEntry> LegalHoldStore::Remove(const std::string& id) {
+  std::lock_guard lock(mu_);
+  auto it = std::find_if(holds_.begin(), holds_.end(), [&](const HoldEntry& h) { return h.id == id; });
+  if (it == holds_.end()) {
+    return Status(common::StatusCode::kNotFound, "no legal hold " + id + " placed through the API",
+                  "HOLD_NOT_FOUND");
+  }
+  HoldEntry removed = *it;
+  holds_.erase(it);
+  Status s = SaveLocked();
+  if (!s.ok()) {
+    holds_.push_back(removed);
+    return s;
+  }
+  return removed;
+}
+
+bool LegalHoldStore::Covers(const std::string& user_id, const std::string& conversation_id) const {
+  std::lock_guard lock(mu_);
+  return std::any_of(holds_.begin(), holds_.end(), [&](const HoldEntry& h) {
+    return (!h.user_id.empty() && h.user_id == user_id) ||
+           (!h.conversation_id.empty() && h.conversation_id == conversation_id);
+  });
+}
+
 // ---------------------------------------------------------------- core
+
+bool Core::UnderLegalHold(const std::string& user_id, const std::string& conversation_id) const {
+  if (holds.Covers(user_id, conversation_id)) return true;
+  for (const auto& h : policy->Current()->legal_holds()) {
+    if (std::find(h.users.begin(), h.users.end(), user_id) != h.users.end()) return true;
+    if (std::find(h.conversations.begin(), h.conversations.end(), conversation_id) !=
+        h.conversations.end()) {
+      return true;
+    }
+  }
+  return false;
+}
+
+Status Core::SyncLegalHold(const ConversationEntry& conversation) {
+  if (vault == nullptr || !conversation.stored) return common::OkStatus();
+  Status s = vault->SetLegalHold(conversation.id, UnderLegalHold(conversation.owner, conversation.id));
+  if (s.code() == common::StatusCode::kNotFound) return common::OkStatus();  // nothing sealed yet
+  return s;
+}
 
 int64_t Core::NowSeconds() const {
   return std::chrono::duration_cast<std::chrono::seconds>(clock().time_since_epoch()).count();

@@ -170,6 +170,7 @@ class GatewayImpl final : public Gateway {
     vo.dir = state + "/audit";
     ASSIGN_OR_RETURN(core_.vault, audit::ContentVault::Open(*core_.master_key, std::move(vo)));
     RETURN_IF_ERROR(core_.conversations.Load(state + "/conversations.json"));
+    RETURN_IF_ERROR(core_.holds.Load(state + "/legal-holds.json"));
 
     // Workers.
     GatewayConfig wc = c;

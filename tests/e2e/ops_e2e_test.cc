@@ -11,6 +11,9 @@
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 
+#include <algorithm>
+
+#include "assistant/v1/conversations.grpc.pb.h"
 #include "common/json.h"
 #include "e2e_fixture.h"
 #include "fault_vfs.h"
@@ -50,6 +53,233 @@ TEST_F(Appliance, LedgerThatCannotBeWrittenRefusesTheChatBeforeAnyTokenAndRecove
   v1::AuditFilter f;
   f.add_event_types("audit_failure");
   EXPECT_EQ(Records(f).size(), 1u);
+}
+
+// ---------------------------------------------------------------- audit access
+
+// The details of the audit_access/export records, by action.
+std::vector<common::Json> AccessRecords(const std::vector<v1::AuditRecord>& records,
+                                        const std::string& action) {
+  std::vector<common::Json> out;
+  for (const auto& r : records) {
+    auto d = common::Json::Parse(r.details_json());
+    if (!d.ok()) continue;
+    const common::Json* a = d->Find("action");
+    if (a != nullptr && a->is_string() && a->as_string() == action) out.push_back(*d);
+  }
+  return out;
+}
+
+TEST_F(Appliance, AuditorQueriesVerificationsAndExportsAreThemselvesAudited) {
+  StartAppliance();
+  ASSERT_TRUE(Chat(As("alice"), "Once upon a time", "", 4).status.ok());
+  ASSERT_TRUE(Chat(As("alice"), "Once upon a time", "", 4).status.ok());
+  auto auditor = Stub<v1::AuditService>(As("auditor"));
+  {
+    v1::AuditFilter f;
+    f.add_event_types("chat_outcome");
+    f.set_subject("alice");
+    ASSERT_EQ(Records(f).size(), 2u);
+  }
+  uint64_t verified = 0;
+  {
+    grpc::ClientContext ctx;
+    Deadline(&ctx);
+    auto reader = auditor->Verify(&ctx, {});
+    v1::VerifyProgress p;
+    while (reader->Read(&p)) verified = p.records_checked();
+    ASSERT_TRUE(reader->Finish().ok());
+  }
+  uint64_t exported = 0;
+  {
+    grpc::ClientContext ctx;
+    Deadline(&ctx);
+    v1::ExportRequest req;
+    req.mutable_filter()->set_subject("alice");
+    auto reader = auditor->Export(&ctx, req);
+    v1::ExportChunk chunk;
+    std::string records;
+    while (reader->Read(&chunk)) {
+      if (chunk.path() == "records.jsonl") records += chunk.data();
+    }
+    ASSERT_TRUE(reader->Finish().ok());
+    exported = static_cast<uint64_t>(std::count(records.begin(), records.end(), '\n'));
+    ASSERT_GE(exported, 4u);  // two requests, two outcomes
+  }
+
+  v1::AuditFilter access;
+  access.add_event_types("audit_access");
+  const auto accesses = Records(access);
+  for (const auto& r : accesses) {
+    EXPECT_EQ(r.subject(), "local-auditor");
+    EXPECT_EQ(r.details_json().find("Once upon"), std::string::npos) << "no content";
+  }
+  // The query: its filter and how many records it returned.
+  auto queries = AccessRecords(accesses, "QueryRecords");
+  ASSERT_GE(queries.size(), 1u);
+  const common::Json& q = queries.front();
+  ASSERT_NE(q.Find("filter"), nullptr);
+  EXPECT_EQ(q.Find("filter")->Find("subject")->as_string(), "alice");
+  EXPECT_EQ(q.Find("filter")->Find("event_types")->as_array().at(0).as_string(), "chat_outcome");
+  EXPECT_EQ(q.Find("records")->as_int(), 2);
+  // The verification: how many records it checked.
+  auto verifies = AccessRecords(accesses, "Verify");
+  ASSERT_EQ(verifies.size(), 1u);
+  EXPECT_EQ(static_cast<uint64_t>(verifies[0].Find("records")->as_int()), verified);
+  // The export: an `export` event with its filter and count.
+  v1::AuditFilter exports;
+  exports.add_event_types("export");
+  auto export_records = Records(exports);
+  ASSERT_EQ(export_records.size(), 1u);
+  EXPECT_EQ(export_records[0].subject(), "local-auditor");
+  auto e = AccessRecords(export_records, "Export");
+  ASSERT_EQ(e.size(), 1u);
+  EXPECT_EQ(e[0].Find("filter")->Find("subject")->as_string(), "alice");
+  EXPECT_EQ(static_cast<uint64_t>(e[0].Find("records")->as_int()), exported);
+}
+
+// ---------------------------------------------------------------- legal holds
+
+TEST_F(Appliance, LegalHoldOnAUserThroughTheAdminApiSuspendsDeletionAndPurgeUntilReleased) {
+  // Chats happen "40 days ago", so their content retention (30 days for
+  // INTERNAL) has ended and a purge would shred them.
+  StartAppliance(DefaultPolicy(), [](appliance::GatewayOptions& o) {
+    o.clock = [] { return std::chrono::system_clock::now() - std::chrono::hours(24 * 40); };
+  });
+  ChatResult first = Chat(As("alice"), "Once upon a time", "", 4);
+  ASSERT_TRUE(first.status.ok()) << first.detail;
+  ASSERT_FALSE(first.start.retention().not_stored());
+  auto admin = Stub<v1::AdminService>(As("client"));
+  v1::LegalHold hold;
+  {
+    grpc::ClientContext ctx;
+    Deadline(&ctx);
+    v1::PlaceLegalHoldRequest req;
+    req.set_user_id("alice");
+    req.set_reason("case 2026-17");
+    ASSERT_TRUE(admin->PlaceLegalHold(&ctx, req, &hold).ok());
+  }
+  EXPECT_EQ(hold.user_id(), "alice");
+  EXPECT_EQ(hold.placed_by(), "local-admin");
+  // A conversation started after the hold is held too.
+  ChatResult second = Chat(As("alice"), "Once upon a time", "", 4);
+  ASSERT_TRUE(second.status.ok()) << second.detail;
+  {
+    grpc::ClientContext ctx;
+    Deadline(&ctx);
+    v1::ListLegalHoldsResponse list;
+    ASSERT_TRUE(admin->ListLegalHolds(&ctx, {}, &list).ok());
+    ASSERT_EQ(list.holds_size(), 1);
+    EXPECT_EQ(list.holds(0).id(), hold.id());
+    EXPECT_EQ(list.holds(0).reason(), "case 2026-17");
+  }
+  // Neither the user's delete nor the retention purge destroys held content.
+  auto conversations = Stub<v1::ConversationService>(As("alice"));
+  for (const auto& id : {first.start.conversation_id(), second.start.conversation_id()}) {
+    grpc::ClientContext ctx;
+    Deadline(&ctx);
+    v1::DeleteConversationRequest req;
+    req.set_id(id);
+    v1::DeleteConversationResponse resp;
+    grpc::Status s = conversations->DeleteConversation(&ctx, req, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << id;
+    EXPECT_EQ(DetailOf(ctx).reason(), "LEGAL_HOLD");
+  }
+  auto purge = [&] {
+    grpc::ClientContext ctx;
+    Deadline(&ctx);
+    v1::PurgeNowResponse resp;
+    EXPECT_TRUE(admin->PurgeNow(&ctx, {}, &resp).ok());
+    return resp;
+  };
+  v1::PurgeNowResponse held = purge();
+  EXPECT_EQ(held.conversations_shredded(), 0u);
+  {
+    grpc::ClientContext ctx;
+    Deadline(&ctx);
+    v1::GetConversationRequest req;
+    req.set_id(first.start.conversation_id());
+    v1::Conversation c;
+    ASSERT_TRUE(conversations->GetConversation(&ctx, req, &c).ok());
+    EXPECT_EQ(c.messages_size(), 2);
+  }
+  // Released: the purge shreds them.
+  {
+    grpc::ClientContext ctx;
+    Deadline(&ctx);
+    v1::ReleaseLegalHoldRequest req;
+    req.set_id(hold.id());
+    v1::ReleaseLegalHoldResponse resp;
+    ASSERT_TRUE(admin->ReleaseLegalHold(&ctx, req, &resp).ok());
+    EXPECT_EQ(RecordAt(resp.audit_sequence()).event_type(), "legal_hold");
+  }
+  v1::PurgeNowResponse released = purge();
+  EXPECT_EQ(released.conversations_shredded(), 2u);
+  // Both steps are on the record, by the admin, with the hold's id.
+  v1::AuditFilter f;
+  f.add_event_types("legal_hold");
+  auto records = Records(f);
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0].decision(), "hold");
+  EXPECT_EQ(records[1].decision(), "release");
+  for (const auto& r : records) {
+    EXPECT_EQ(r.subject(), "local-admin");
+    EXPECT_NE(r.details_json().find(hold.id()), std::string::npos);
+  }
+}
+
+TEST_F(Appliance, LegalHoldOnOneConversationAndPolicyHoldsCannotBeReleasedThroughTheApi) {
+  StartAppliance(Patch(DefaultPolicy(), "legal_holds: []",
+                       "legal_holds:\n  - id: lh-policy\n    reason: from the policy\n    users: [bob]"));
+  ChatResult kept = Chat(As("alice"), "Once upon a time", "", 4);
+  ChatResult other = Chat(As("alice"), "Once upon a time", "", 4);
+  ASSERT_TRUE(kept.status.ok() && other.status.ok());
+  auto admin = Stub<v1::AdminService>(As("client"));
+  v1::LegalHold hold;
+  {
+    grpc::ClientContext ctx;
+    Deadline(&ctx);
+    v1::PlaceLegalHoldRequest req;
+    req.set_conversation_id(kept.start.conversation_id());
+    ASSERT_TRUE(admin->PlaceLegalHold(&ctx, req, &hold).ok());
+  }
+  auto conversations = Stub<v1::ConversationService>(As("alice"));
+  auto erase = [&](const std::string& id) {
+    grpc::ClientContext ctx;
+    Deadline(&ctx);
+    v1::DeleteConversationRequest req;
+    req.set_id(id);
+    v1::DeleteConversationResponse resp;
+    return conversations->DeleteConversation(&ctx, req, &resp).error_code();
+  };
+  EXPECT_EQ(erase(kept.start.conversation_id()), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(erase(other.start.conversation_id()), grpc::StatusCode::OK);
+  {
+    grpc::ClientContext ctx;
+    Deadline(&ctx);
+    v1::ListLegalHoldsResponse list;
+    ASSERT_TRUE(admin->ListLegalHolds(&ctx, {}, &list).ok());
+    ASSERT_EQ(list.holds_size(), 2);  // the API's and the policy's
+  }
+  {
+    grpc::ClientContext ctx;
+    Deadline(&ctx);
+    v1::ReleaseLegalHoldRequest req;
+    req.set_id("lh-policy");
+    v1::ReleaseLegalHoldResponse resp;
+    EXPECT_EQ(admin->ReleaseLegalHold(&ctx, req, &resp).error_code(),
+              grpc::StatusCode::FAILED_PRECONDITION);
+    EXPECT_EQ(DetailOf(ctx).reason(), "HOLD_IN_POLICY");
+  }
+  {
+    grpc::ClientContext ctx;
+    Deadline(&ctx);
+    v1::ReleaseLegalHoldRequest req;
+    req.set_id(hold.id());
+    v1::ReleaseLegalHoldResponse resp;
+    ASSERT_TRUE(admin->ReleaseLegalHold(&ctx, req, &resp).ok());
+  }
+  EXPECT_EQ(erase(kept.start.conversation_id()), grpc::StatusCode::OK);
 }
 
 // ---------------------------------------------------------------- remote workers
