@@ -275,7 +275,7 @@ class GatewayImpl final : public Gateway {
  private:
   void OnWorkerEvent(const std::string& id, const std::string& event, const std::string& detail) {
     if (event == "exited") core_.metrics.worker_restarts.fetch_add(1);
-    LogEvent(event == "exited" ? "warn" : "info", "worker " + event,
+    LogEvent(event == "exited" || event == "unavailable" ? "warn" : "info", "worker " + event,
              common::Json(common::Json::Object{{"worker", id}, {"detail", detail}}));
     if (core_.ledger == nullptr) return;
     audit::Record r;
