@@ -463,7 +463,8 @@ grpc::Status ChatServiceImpl::Chat(grpc::ServerContext* context, const v1::ChatR
   start->mutable_retention()->set_not_stored(!store);
   start->mutable_retention()->mutable_content_retention()->set_seconds(retention.content_seconds);
   start->mutable_retention()->mutable_audit_retention()->set_seconds(retention.audit_seconds);
-  start->mutable_retention()->set_legal_hold(!decision.obligations.legal_holds.empty());
+  start->mutable_retention()->set_legal_hold(!decision.obligations.legal_holds.empty() ||
+                                             core_->holds.Covers(conversation->owner, conversation->id));
   for (const auto& r : decision.obligations.redactions) {
     auto* p = start->add_redactions();
     p->set_type(DetectorType(r.detector));

@@ -164,6 +164,8 @@ TEST_F(Appliance, LegalHoldOnAUserThroughTheAdminApiSuspendsDeletionAndPurgeUnti
   // A conversation started after the hold is held too.
   ChatResult second = Chat(As("alice"), "Once upon a time", "", 4);
   ASSERT_TRUE(second.status.ok()) << second.detail;
+  EXPECT_FALSE(first.start.retention().legal_hold());
+  EXPECT_TRUE(second.start.retention().legal_hold()) << "the requester is told";
   {
     grpc::ClientContext ctx;
     Deadline(&ctx);
