@@ -255,6 +255,16 @@ int RunBench(Invocation& inv) {
   out.Set("loadavg_before", load_before);
   out.Set("loadavg_after", load_after);
   common::Json g = Report("gateway", gateway);
+  // The headline: the per-request gateway-added latency the gateway measured
+  // (its time minus the worker's own; see --help and docs/gateway.md).
+  if (const common::Json* server = g.Find("server")) {
+    if (const common::Json* added = server->Find("added_ms")) {
+      out.Set("gateway_added_ms_p50", *added->Find("p50"));
+      out.Set("gateway_added_ms_p99", *added->Find("p99"));
+    }
+  }
+  out.Set("requests_per_second", *g.Find("requests_per_second"));
+  out.Set("errors", *g.Find("errors"));
   if (!worker_socket.empty()) {
     auto wch = grpc::CreateChannel("unix:" + worker_socket, grpc::InsecureChannelCredentials());
     auto wstub = inference::v1::InferenceService::NewStub(wch);
