@@ -47,9 +47,14 @@ struct ConversationEntry {
   std::vector<std::pair<std::string, std::string>> messages;
 };
 
-// Persisted as JSON (ids, owners, times; no content) in STATE/conversations.json.
+// Persisted as JSON (ids, owners, times; no content): a snapshot in
+// STATE/conversations.json and a journal of later changes, one JSON line per
+// put or remove, in STATE/conversations.json.journal (appended and
+// fdatasync'd: O(1) per chat, not a rewrite of every conversation). The
+// journal is folded into the snapshot at load and when it grows long.
 class ConversationIndex {
  public:
+  ~ConversationIndex();
   common::Status Load(const std::string& path);
   std::optional<ConversationEntry> Get(const std::string& id) const;
   std::vector<ConversationEntry> ForOwner(const std::string& owner) const;
@@ -59,9 +64,13 @@ class ConversationIndex {
 
  private:
   common::Status SaveLocked() const;
+  common::Status JournalLocked(const common::Json& line);
+  common::Status CompactLocked();
   std::string path_;
   mutable std::mutex mu_;
   std::map<std::string, ConversationEntry> entries_;  // guarded by mu_
+  int journal_fd_ = -1;                               // guarded by mu_
+  size_t journal_lines_ = 0;                          // guarded by mu_
 };
 
 // Legal holds placed through the Admin API, persisted as JSON in

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <functional>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -19,6 +20,7 @@
 #include "appliance/gateway.h"
 #include "appliance/grpc_status.h"
 #include "appliance/tls_material.h"
+#include "common/json.h"
 #include "assistant/v1/admin.grpc.pb.h"
 #include "assistant/v1/audit.grpc.pb.h"
 #include "assistant/v1/chat.grpc.pb.h"
@@ -50,6 +52,33 @@ inline std::string Patch(std::string text, const std::string& from, const std::s
   EXPECT_NE(pos, std::string::npos) << "policy text lacks: " << from;
   if (pos != std::string::npos) text.replace(pos, from.size(), to);
   return text;
+}
+
+// The gateway's conversation index as on disk: the snapshot
+// (conversations.json) with its journal (conversations.json.journal) replayed.
+// Entries as JSON objects (id, owner, messages: [[role, content id], ...]).
+inline std::map<std::string, common::Json> IndexedConversations(const std::string& state) {
+  std::map<std::string, common::Json> out;
+  auto snapshot = common::Json::Parse(ReadText(state + "/conversations.json"));
+  EXPECT_TRUE(snapshot.ok());
+  if (snapshot.ok()) {
+    for (const auto& c : snapshot->Find("conversations")->as_array()) {
+      out[c.Find("id")->as_string()] = c;
+    }
+  }
+  std::istringstream journal(ReadText(state + "/conversations.json.journal"));
+  for (std::string line; std::getline(journal, line);) {
+    auto j = common::Json::Parse(line);
+    EXPECT_TRUE(j.ok()) << line;
+    if (!j.ok()) continue;
+    if (j->Find("op")->as_string() == "put") {
+      const common::Json& c = *j->Find("conversation");
+      out[c.Find("id")->as_string()] = c;
+    } else {
+      out.erase(j->Find("id")->as_string());
+    }
+  }
+  return out;
 }
 
 struct ChatResult {
