@@ -75,11 +75,61 @@ void FillReasons(const policy::Decision& d, google::protobuf::RepeatedPtrField<v
   }
 }
 
+using SteadyClock = std::chrono::steady_clock;
+SteadyClock::time_point SteadyNow() { return SteadyClock::now(); }
+
+std::chrono::microseconds ToMicros(SteadyClock::duration d) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(d);
+}
+
+// Where one chat's time goes in the gateway (docs/gateway.md, "Measuring the
+// gateway"). Durations only; never content.
+struct ChatTimer {
+  SteadyClock::time_point start = SteadyNow();
+  SteadyClock::time_point append_start{}, worker_start{}, first_delta{}, worker_end{}, end{};
+  SteadyClock::duration request_append{}, outcome_append{}, seal{};
+  // The worker's own time for the request (queue + prefill + decode) and to
+  // its first token (queue + prefill), as it reports them; -1: no report.
+  std::chrono::microseconds worker_reported{-1}, worker_first_token{-1};
+
+  std::chrono::microseconds Micros(SteadyClock::time_point t) const { return ToMicros(t - start); }
+  std::chrono::microseconds WorkerTime() const {
+    return worker_reported.count() >= 0 ? worker_reported : ToMicros(worker_end - worker_start);
+  }
+  // Gateway-added latency: the request's time in the gateway (handler entry
+  // to the final message) minus the worker's own time for it. Everything
+  // else is charged to the gateway: authentication, policy, both ledger
+  // appends, routing, the Unix-socket hop both ways, withholding tokens
+  // until the request record is durable, relaying, the vault, the final
+  // message.
+  std::chrono::microseconds Added(SteadyClock::time_point now) const {
+    return std::max(std::chrono::microseconds(0), Micros(now) - WorkerTime());
+  }
+  std::string Render(bool overlapped) const {
+    auto us = [](std::chrono::microseconds d) { return std::to_string(d.count()); };
+    std::string out = "total=" + us(Micros(end)) + ";added=" + us(Added(end)) +
+                      ";worker=" + us(WorkerTime()) +
+                      ";worker_call=" + us(ToMicros(worker_end - worker_start)) +
+                      ";pre=" + us(Micros(std::min(append_start, worker_start))) +
+                      ";request_append=" + us(ToMicros(request_append)) +
+                      ";outcome_append=" + us(ToMicros(outcome_append)) +
+                      ";seal=" + us(ToMicros(seal)) + ";overlap=" + (overlapped ? "1" : "0");
+    if (first_delta != SteadyClock::time_point{}) {
+      out += ";ttft=" + us(Micros(first_delta));
+      if (worker_first_token.count() >= 0) {
+        out += ";added_ttft=" +
+               us(std::max(std::chrono::microseconds(0), Micros(first_delta) - worker_first_token));
+      }
+    }
+    return out;
+  }
+};
+
 }  // namespace
 
 grpc::Status ChatServiceImpl::Chat(grpc::ServerContext* context, const v1::ChatRequest* request,
                                    grpc::ServerWriter<v1::ChatEvent>* writer) {
-  const auto t0 = std::chrono::steady_clock::now();
+  ChatTimer timer;
   core_->metrics.chat_requests.fetch_add(1);
   if (core_->draining) {
     return ToGrpcStatus(Status(common::StatusCode::kUnavailable,
@@ -127,7 +177,26 @@ grpc::Status ChatServiceImpl::Chat(grpc::ServerContext* context, const v1::ChatR
   std::string model_name = request->model();
   if (model_name.empty() && conversation) model_name = conversation->model;
   const auto models = core_->workers->Models();
-  if (model_name.empty() && !models.empty()) model_name = models.front().name();
+  if (models.empty()) {
+    // No worker is ready (starting, restarting, unreachable, or refused at
+    // the TLS handshake): nothing to decide about; the refusal is audited.
+    audit::Record rec = core_->RecordFor(audit::EventType::kDenial, *who, context);
+    rec.decision = "deny";
+    rec.request_id = request_id;
+    rec.reasons = {"WORKER_UNAVAILABLE"};
+    auto seq = core_->Append(std::move(rec));
+    if (!seq.ok()) return ToGrpcStatus(seq.status(), context);
+    core_->metrics.chat_errors.fetch_add(1);
+    v1::ErrorDetail detail;
+    detail.set_reason("WORKER_UNAVAILABLE");
+    detail.set_message("no model worker is ready; retry shortly");
+    detail.set_remedy("An administrator can see why with `assistant admin workers`.");
+    detail.mutable_retry_after()->set_seconds(5);
+    detail.set_audit_sequence(*seq);
+    return ToGrpcStatus(Status(common::StatusCode::kUnavailable, detail.message(), "WORKER_UNAVAILABLE"),
+                        context, detail);
+  }
+  if (model_name.empty()) model_name = models.front().name();
   const inference::v1::ModelInfo* model = nullptr;
   for (const auto& m : models) {
     if (m.name() == model_name) model = &m;
@@ -276,59 +345,9 @@ grpc::Status ChatServiceImpl::Chat(grpc::ServerContext* context, const v1::ChatR
   base.conversation_id = conversation->id;
   base.content_sha256 = common::HexEncode(common::Sha256::Hash(decision.audit_prompt));
 
-  // 6. Ledger append of the request: fail closed.
-  audit::Record req = base;
-  req.decision = decision.obligations.redactions.empty() ? "allow" : "redact";
-  req.reasons = ReasonIds(decision);
-  req.prompt_tokens = static_cast<uint32_t>(prompt_estimate);
-  {
-    common::Json details = common::Json::MakeObject();
-    details.Set("redactions", redactions);
-    details.Set("incognito", request->incognito());
-    if (!request->client_request_id().empty()) {
-      details.Set("client_request_id", request->client_request_id().substr(0, 128));
-    }
-    req.details = details.Dump();
-  }
-  auto req_seq = core_->Append(std::move(req));
-  if (!req_seq.ok()) return ToGrpcStatus(req_seq.status(), context);
-
-  // 7. Start event.
-  v1::ChatEvent start_event;
-  v1::ChatStart* start = start_event.mutable_start();
-  start->set_conversation_id(conversation->id);
-  start->set_request_id(request_id);
-  start->set_model(model_name);
-  start->set_classification(decision.classification);
-  start->mutable_retention()->set_not_stored(!store);
-  start->mutable_retention()->mutable_content_retention()->set_seconds(retention.content_seconds);
-  start->mutable_retention()->mutable_audit_retention()->set_seconds(retention.audit_seconds);
-  start->mutable_retention()->set_legal_hold(!decision.obligations.legal_holds.empty());
-  for (const auto& r : decision.obligations.redactions) {
-    auto* p = start->add_redactions();
-    p->set_type(DetectorType(r.detector));
-    p->set_action(std::string(policy::ActionName(r.action)));
-    p->set_placeholder(r.placeholder);
-    p->set_begin(static_cast<uint32_t>(r.begin));
-    p->set_end(static_cast<uint32_t>(r.end));
-  }
-  for (const auto& r : decision.reasons) {
-    if (r.effect == policy::Effect::kDeny) continue;
-    auto* p = start->add_notes();
-    p->set_rule_id(r.rule_id);
-    p->set_message(r.message);
-  }
-  start->set_site(core_->config.site);
-  start->set_policy_hash(decision.policy_hash);
-  start->set_audit_sequence(*req_seq);
-  const auto overhead =
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
-  core_->metrics.ObserveOverhead(static_cast<uint64_t>(overhead.count()));
-  if (!writer->Write(start_event)) {
-    // The client went away before the start.
-  }
-
-  // 8. Route to the worker and stream.
+  // 6. The request to the worker. It is built before the ledger append so
+  //    that a local worker can start on it while the append becomes durable
+  //    (see "Overlapped request append" in docs/gateway.md).
   inference::v1::GenerateRequest gen;
   gen.set_request_id(request_id);
   gen.set_model(model_name);
@@ -370,6 +389,7 @@ grpc::Status ChatServiceImpl::Chat(grpc::ServerContext* context, const v1::ChatR
                                                        : request->messages(i).content());
     }
   }
+  for (auto& h : history) common::SecureZero(h.second.data(), h.second.size());
   const auto& sp = request->sampling();
   auto* s = gen.mutable_sampling();
   s->set_temperature(sp.has_temperature() ? sp.temperature() : 0.8f);
@@ -391,7 +411,88 @@ grpc::Status ChatServiceImpl::Chat(grpc::ServerContext* context, const v1::ChatR
   if (context->deadline() != std::chrono::system_clock::time_point::max()) {
     wctx.set_deadline(context->deadline());
   }
-  auto reader = lease->stub()->Generate(&wctx, gen);
+  std::unique_ptr<grpc::ClientReader<inference::v1::GenerateEvent>> reader;
+  // A local worker (spawned by assistantd, on this machine, over a Unix
+  // socket) starts computing while the request record becomes durable; every
+  // token is withheld from the client until then. A remote worker gets the
+  // request only after the record is durable: the prompt leaves the machine
+  // only with its audit record on disk.
+  const bool overlap = !lease->remote();
+  if (overlap) {
+    timer.worker_start = SteadyNow();
+    reader = lease->stub()->Generate(&wctx, gen);
+  }
+
+  // 7. Ledger append of the request: fail closed.
+  audit::Record req = base;
+  req.decision = decision.obligations.redactions.empty() ? "allow" : "redact";
+  req.reasons = ReasonIds(decision);
+  req.prompt_tokens = static_cast<uint32_t>(prompt_estimate);
+  {
+    common::Json details = common::Json::MakeObject();
+    details.Set("redactions", redactions);
+    details.Set("incognito", request->incognito());
+    if (!request->client_request_id().empty()) {
+      details.Set("client_request_id", request->client_request_id().substr(0, 128));
+    }
+    req.details = details.Dump();
+  }
+  timer.append_start = SteadyNow();
+  auto req_seq = core_->Append(std::move(req));
+  timer.request_append = SteadyNow() - timer.append_start;
+  if (!req_seq.ok()) {
+    if (reader != nullptr) {
+      // Nothing reached the client; the worker's work is discarded.
+      wctx.TryCancel();
+      inference::v1::GenerateEvent discard;
+      while (reader->Read(&discard)) {
+      }
+      (void)reader->Finish();
+    }
+    core_->metrics.chat_errors.fetch_add(1);
+    return ToGrpcStatus(req_seq.status(), context);
+  }
+
+  // 8. Start event: after the request record is durable.
+  v1::ChatEvent start_event;
+  v1::ChatStart* start = start_event.mutable_start();
+  start->set_conversation_id(conversation->id);
+  start->set_request_id(request_id);
+  start->set_model(model_name);
+  start->set_classification(decision.classification);
+  start->mutable_retention()->set_not_stored(!store);
+  start->mutable_retention()->mutable_content_retention()->set_seconds(retention.content_seconds);
+  start->mutable_retention()->mutable_audit_retention()->set_seconds(retention.audit_seconds);
+  start->mutable_retention()->set_legal_hold(!decision.obligations.legal_holds.empty() ||
+                                             core_->holds.Covers(conversation->owner, conversation->id));
+  for (const auto& r : decision.obligations.redactions) {
+    auto* p = start->add_redactions();
+    p->set_type(DetectorType(r.detector));
+    p->set_action(std::string(policy::ActionName(r.action)));
+    p->set_placeholder(r.placeholder);
+    p->set_begin(static_cast<uint32_t>(r.begin));
+    p->set_end(static_cast<uint32_t>(r.end));
+  }
+  for (const auto& r : decision.reasons) {
+    if (r.effect == policy::Effect::kDeny) continue;
+    auto* p = start->add_notes();
+    p->set_rule_id(r.rule_id);
+    p->set_message(r.message);
+  }
+  start->set_site(core_->config.site);
+  start->set_policy_hash(decision.policy_hash);
+  start->set_audit_sequence(*req_seq);
+  // (Not buffered with the first delta: a synchronous Write with a buffer
+  // hint waits for a flush that only the next Write would cause.)
+  if (!writer->Write(start_event)) {
+    // The client went away before the start; the read loop notices.
+  }
+  if (reader == nullptr) {
+    timer.worker_start = SteadyNow();
+    reader = lease->stub()->Generate(&wctx, gen);
+  }
+
+  // 9. Stream the worker's tokens.
   inference::v1::GenerateEvent ev;
   std::string answer;
   uint32_t completion_tokens = 0, prompt_tokens = static_cast<uint32_t>(prompt_estimate);
@@ -407,10 +508,6 @@ grpc::Status ChatServiceImpl::Chat(grpc::ServerContext* context, const v1::ChatR
     if (ev.has_started()) {
       prompt_tokens = ev.started().prompt_tokens();
     } else if (ev.has_token()) {
-      if (ttft.count() == 0) {
-        ttft = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
-        core_->metrics.ObserveTtft(static_cast<uint64_t>(ttft.count()));
-      }
       completion_tokens += static_cast<uint32_t>(std::max(1, ev.token().ids_size()));
       // The vault keeps the answer as the model wrote it (placeholders, not
       // the values redacted before the model); the requester sees them restored.
@@ -425,12 +522,23 @@ grpc::Status ChatServiceImpl::Chat(grpc::ServerContext* context, const v1::ChatR
         client_gone = true;
         break;
       }
+      if (ttft.count() == 0) {
+        timer.first_delta = SteadyNow();
+        ttft = timer.Micros(timer.first_delta);
+        core_->metrics.ObserveTtft(static_cast<uint64_t>(ttft.count()));
+      }
     } else if (ev.has_finished()) {
       finished = ev.finished();
     }
   }
   grpc::Status ws = reader->Finish();
-  for (auto& h : history) common::SecureZero(h.second.data(), h.second.size());
+  timer.worker_end = SteadyNow();
+  if (finished) {
+    timer.worker_reported = std::chrono::microseconds(
+        finished->queue_micros() + finished->prefill_micros() + finished->decode_micros());
+    timer.worker_first_token =
+        std::chrono::microseconds(finished->queue_micros() + finished->prefill_micros());
+  }
   core_->metrics.tokens_generated.fetch_add(completion_tokens);
   if (finished) {
     if (finished->prompt_tokens() > 0) prompt_tokens = finished->prompt_tokens();
@@ -438,7 +546,7 @@ grpc::Status ChatServiceImpl::Chat(grpc::ServerContext* context, const v1::ChatR
   }
   if (context->IsCancelled()) client_gone = true;
 
-  // 9. Outcome.
+  // 10. Outcome.
   v1::ChatEnd::FinishReason reason = v1::ChatEnd::FINISH_REASON_ERROR;
   std::string reason_name = "error";
   std::string error_reason;
@@ -465,10 +573,10 @@ grpc::Status ChatServiceImpl::Chat(grpc::ServerContext* context, const v1::ChatR
         error_reason = "WORKER_ERROR";
     }
   }
-  const auto total =
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
+  const auto total = timer.Micros(SteadyNow());
 
-  // 10. Seal the content in the vault under the policy's retention.
+  // 11. Seal the content in the vault under the policy's retention.
+  const auto seal_start = SteadyNow();
   std::string content_sha;
   if (store && reason != v1::ChatEnd::FINISH_REASON_ERROR && core_->vault != nullptr) {
     Status vs = core_->vault->CreateConversation(
@@ -484,6 +592,13 @@ grpc::Status ChatServiceImpl::Chat(grpc::ServerContext* context, const v1::ChatR
         conversation->messages.emplace_back("user", sealed_prompt->content_id);
         conversation->messages.emplace_back("assistant", sealed_answer->content_id);
         content_sha = sealed_prompt->sha256 + ":" + sealed_answer->sha256;
+        // A user under legal hold: the new conversation is held from the start.
+        if (vs.ok() && core_->UnderLegalHold(conversation->owner, conversation->id)) {
+          if (Status hs = core_->vault->SetLegalHold(conversation->id, true); !hs.ok()) {
+            LogEvent("error", "legal hold not applied to a new conversation",
+                     common::Json(common::Json::Object{{"conversation", conversation->id}}));
+          }
+        }
       } else {
         LogEvent("error", "sealing content failed",
                  common::Json(common::Json::Object{{"request_id", request_id}}));
@@ -497,6 +612,7 @@ grpc::Status ChatServiceImpl::Chat(grpc::ServerContext* context, const v1::ChatR
     LogEvent("error", "conversation index not saved",
              common::Json(common::Json::Object{{"error", cs.message()}}));
   }
+  timer.seal = SteadyNow() - seal_start;
 
   audit::Record out = base;
   out.event = audit::EventType::kChatOutcome;
@@ -513,7 +629,9 @@ grpc::Status ChatServiceImpl::Chat(grpc::ServerContext* context, const v1::ChatR
     if (!error_reason.empty()) details.Set("error", error_reason);
     out.details = details.Dump();
   }
+  const auto outcome_start = SteadyNow();
   auto out_seq = core_->Append(std::move(out));
+  timer.outcome_append = SteadyNow() - outcome_start;
   core_->rate_limiter->Charge(who->user_id, limits,
                               static_cast<int64_t>(completion_tokens) - max_tokens);
 
@@ -533,23 +651,28 @@ grpc::Status ChatServiceImpl::Chat(grpc::ServerContext* context, const v1::ChatR
                         context, detail);
   }
   if (client_gone) return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the client");
+  if (!out_seq.ok()) return ToGrpcStatus(out_seq.status(), context);
   core_->metrics.chat_completed.fetch_add(1);
 
+  // 12. The final message: after the outcome record is durable.
   v1::ChatEvent end_event;
   v1::ChatEnd* end = end_event.mutable_end();
   end->set_finish_reason(reason);
   end->mutable_usage()->set_prompt_tokens(prompt_tokens);
   end->mutable_usage()->set_completion_tokens(completion_tokens);
   SetDuration(end->mutable_timings()->mutable_time_to_first_token(), ttft);
-  SetDuration(end->mutable_timings()->mutable_total(), total);
-  SetDuration(end->mutable_timings()->mutable_gateway_overhead(), overhead);
+  SetDuration(end->mutable_timings()->mutable_total(), timer.Micros(SteadyNow()));
+  SetDuration(end->mutable_timings()->mutable_gateway_overhead(), timer.Added(SteadyNow()));
   if (finished && finished->decode_micros() > 0) {
     end->mutable_timings()->set_decode_tokens_per_second(completion_tokens * 1e6 /
                                                          static_cast<double>(finished->decode_micros()));
   }
-  if (!out_seq.ok()) return ToGrpcStatus(out_seq.status(), context);
   end->set_audit_sequence(*out_seq);
-  writer->Write(end_event);
+  timer.end = SteadyNow();
+  core_->metrics.ObserveOverhead(static_cast<uint64_t>(timer.Added(timer.end).count()));
+  context->AddTrailingMetadata("assistant-timings", timer.Render(overlap));
+  // The end travels with the status (one flush).
+  writer->WriteLast(end_event, grpc::WriteOptions());
   return grpc::Status::OK;
 }
 
@@ -626,6 +749,20 @@ grpc::Status ConversationServiceImpl::DeleteConversation(grpc::ServerContext* co
     return ToGrpcStatus(Status(common::StatusCode::kNotFound, "no conversation " + request->id() + " of yours",
                                "CONVERSATION_NOT_FOUND"),
                         context);
+  }
+  if (core_->UnderLegalHold(e->owner, e->id)) {
+    audit::Record rec = core_->RecordFor(audit::EventType::kDenial, *who, context);
+    rec.conversation_id = e->id;
+    rec.decision = "deny";
+    rec.reasons = {"LEGAL_HOLD"};
+    auto seq = core_->Append(std::move(rec));
+    if (!seq.ok()) return ToGrpcStatus(seq.status(), context);
+    v1::ErrorDetail detail;
+    detail.set_reason("LEGAL_HOLD");
+    detail.set_message("conversation " + e->id + " is under legal hold and cannot be deleted");
+    detail.set_audit_sequence(*seq);
+    return ToGrpcStatus(Status(common::StatusCode::kFailedPrecondition, detail.message(), "LEGAL_HOLD"),
+                        context, detail);
   }
   if (e->stored && core_->vault != nullptr) {
     Status s = core_->vault->Shred(e->id);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <iostream>
@@ -34,70 +35,135 @@ void LogEvent(std::string_view level, std::string_view msg, common::Json fields)
 
 // ---------------------------------------------------------------- conversations
 
+namespace {
+
+ConversationEntry EntryFromJson(const common::Json& c) {
+  ConversationEntry e;
+  auto s = [&](const char* k) {
+    const common::Json* v = c.Find(k);
+    return v && v->is_string() ? v->as_string() : std::string();
+  };
+  auto n = [&](const char* k) {
+    const common::Json* v = c.Find(k);
+    return v && v->is_number() ? v->as_int() : int64_t{0};
+  };
+  e.id = s("id");
+  e.owner = s("owner");
+  e.classification = s("classification");
+  e.model = s("model");
+  e.created_s = n("created");
+  e.updated_s = n("updated");
+  e.content_seconds = n("content_seconds");
+  e.audit_seconds = n("audit_seconds");
+  const common::Json* stored = c.Find("stored");
+  e.stored = stored && stored->is_bool() && stored->as_bool();
+  if (const common::Json* m = c.Find("messages"); m && m->is_array()) {
+    for (const auto& pair : m->as_array()) {
+      if (pair.is_array() && pair.size() == 2) {
+        e.messages.emplace_back(pair.as_array()[0].as_string(), pair.as_array()[1].as_string());
+      }
+    }
+  }
+  return e;
+}
+
+common::Json EntryToJson(const ConversationEntry& e) {
+  common::Json c = common::Json::MakeObject();
+  c.Set("id", e.id);
+  c.Set("owner", e.owner);
+  c.Set("classification", e.classification);
+  c.Set("model", e.model);
+  c.Set("created", e.created_s);
+  c.Set("updated", e.updated_s);
+  c.Set("stored", e.stored);
+  c.Set("content_seconds", e.content_seconds);
+  c.Set("audit_seconds", e.audit_seconds);
+  common::Json msgs = common::Json::MakeArray();
+  for (const auto& [role, content_id] : e.messages) {
+    common::Json pair = common::Json::MakeArray();
+    pair.Push(role);
+    pair.Push(content_id);
+    msgs.Push(std::move(pair));
+  }
+  c.Set("messages", std::move(msgs));
+  return c;
+}
+
+constexpr size_t kJournalCompactLines = 20000;
+
+}  // namespace
+
+ConversationIndex::~ConversationIndex() {
+  if (journal_fd_ >= 0) ::close(journal_fd_);
+}
+
 Status ConversationIndex::Load(const std::string& path) {
   std::lock_guard lock(mu_);
   path_ = path;
-  if (::access(path.c_str(), F_OK) != 0) return common::OkStatus();
-  ASSIGN_OR_RETURN(std::string text, ReadFile(path));
-  ASSIGN_OR_RETURN(common::Json root, common::Json::Parse(text));
-  const common::Json* list = root.Find("conversations");
-  if (list == nullptr || !list->is_array()) return common::DataLossError(path + ": malformed");
-  for (const auto& c : list->as_array()) {
-    ConversationEntry e;
-    auto s = [&](const char* k) {
-      const common::Json* v = c.Find(k);
-      return v && v->is_string() ? v->as_string() : std::string();
-    };
-    auto n = [&](const char* k) {
-      const common::Json* v = c.Find(k);
-      return v && v->is_number() ? v->as_int() : int64_t{0};
-    };
-    e.id = s("id");
-    e.owner = s("owner");
-    e.classification = s("classification");
-    e.model = s("model");
-    e.created_s = n("created");
-    e.updated_s = n("updated");
-    e.content_seconds = n("content_seconds");
-    e.audit_seconds = n("audit_seconds");
-    const common::Json* stored = c.Find("stored");
-    e.stored = stored && stored->as_bool();
-    if (const common::Json* m = c.Find("messages"); m && m->is_array()) {
-      for (const auto& pair : m->as_array()) {
-        if (pair.is_array() && pair.size() == 2) {
-          e.messages.emplace_back(pair.as_array()[0].as_string(), pair.as_array()[1].as_string());
-        }
+  if (::access(path.c_str(), F_OK) == 0) {
+    ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+    ASSIGN_OR_RETURN(common::Json root, common::Json::Parse(text));
+    const common::Json* list = root.Find("conversations");
+    if (list == nullptr || !list->is_array()) return common::DataLossError(path + ": malformed");
+    for (const auto& c : list->as_array()) {
+      ConversationEntry e = EntryFromJson(c);
+      const std::string id = e.id;
+      entries_[id] = std::move(e);
+    }
+  }
+  // Changes after the snapshot; a torn last line (crash mid-write) is ignored.
+  const std::string journal = path + ".journal";
+  if (::access(journal.c_str(), F_OK) == 0) {
+    ASSIGN_OR_RETURN(std::string text, ReadFile(journal));
+    size_t pos = 0;
+    while (pos < text.size()) {
+      size_t end = text.find('\n', pos);
+      if (end == std::string::npos) break;  // no newline: torn
+      auto line = common::Json::Parse(std::string_view(text).substr(pos, end - pos));
+      pos = end + 1;
+      if (!line.ok() || !line->is_object()) continue;
+      const common::Json* op = line->Find("op");
+      const common::Json* c = line->Find("conversation");
+      if (op == nullptr || !op->is_string()) continue;
+      if (op->as_string() == "put" && c != nullptr) {
+        ConversationEntry e = EntryFromJson(*c);
+        const std::string id = e.id;
+        entries_[id] = std::move(e);
+      } else if (op->as_string() == "remove") {
+        if (const common::Json* id = line->Find("id"); id && id->is_string()) entries_.erase(id->as_string());
       }
     }
-    const std::string id = e.id;
-    entries_[id] = std::move(e);
   }
+  return CompactLocked();
+}
+
+Status ConversationIndex::CompactLocked() {
+  RETURN_IF_ERROR(SaveLocked());
+  if (journal_fd_ >= 0) ::close(journal_fd_);
+  const std::string journal = path_ + ".journal";
+  journal_fd_ = ::open(journal.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+  if (journal_fd_ < 0) {
+    return common::UnavailableError("cannot open " + journal + ": " + std::strerror(errno));
+  }
+  journal_lines_ = 0;
+  return common::OkStatus();
+}
+
+Status ConversationIndex::JournalLocked(const common::Json& line) {
+  if (journal_fd_ < 0) return common::FailedPreconditionError("conversation index not loaded");
+  const std::string data = line.Dump() + "\n";
+  if (::write(journal_fd_, data.data(), data.size()) != static_cast<ssize_t>(data.size()) ||
+      ::fdatasync(journal_fd_) != 0) {
+    return common::UnavailableError("cannot append to the conversation index journal " + path_ +
+                                    ".journal: " + std::strerror(errno));
+  }
+  if (++journal_lines_ >= kJournalCompactLines) return CompactLocked();
   return common::OkStatus();
 }
 
 Status ConversationIndex::SaveLocked() const {
   common::Json list = common::Json::MakeArray();
-  for (const auto& [id, e] : entries_) {
-    common::Json c = common::Json::MakeObject();
-    c.Set("id", e.id);
-    c.Set("owner", e.owner);
-    c.Set("classification", e.classification);
-    c.Set("model", e.model);
-    c.Set("created", e.created_s);
-    c.Set("updated", e.updated_s);
-    c.Set("stored", e.stored);
-    c.Set("content_seconds", e.content_seconds);
-    c.Set("audit_seconds", e.audit_seconds);
-    common::Json msgs = common::Json::MakeArray();
-    for (const auto& [role, content_id] : e.messages) {
-      common::Json pair = common::Json::MakeArray();
-      pair.Push(role);
-      pair.Push(content_id);
-      msgs.Push(std::move(pair));
-    }
-    c.Set("messages", std::move(msgs));
-    list.Push(std::move(c));
-  }
+  for (const auto& [id, e] : entries_) list.Push(EntryToJson(e));
   common::Json root = common::Json::MakeObject();
   root.Set("conversations", std::move(list));
   const std::string data = root.Dump() + "\n";
@@ -130,19 +196,143 @@ std::vector<ConversationEntry> ConversationIndex::ForOwner(const std::string& ow
   return out;
 }
 
+std::vector<ConversationEntry> ConversationIndex::All() const {
+  std::lock_guard lock(mu_);
+  std::vector<ConversationEntry> out;
+  for (const auto& [id, e] : entries_) out.push_back(e);
+  return out;
+}
+
 Status ConversationIndex::Put(const ConversationEntry& entry) {
   std::lock_guard lock(mu_);
   entries_[entry.id] = entry;
-  return SaveLocked();
+  common::Json line = common::Json::MakeObject();
+  line.Set("op", "put");
+  line.Set("conversation", EntryToJson(entry));
+  return JournalLocked(line);
 }
 
 Status ConversationIndex::Remove(const std::string& id) {
   std::lock_guard lock(mu_);
   entries_.erase(id);
-  return SaveLocked();
+  common::Json line = common::Json::MakeObject();
+  line.Set("op", "remove");
+  line.Set("id", id);
+  return JournalLocked(line);
+}
+
+// ---------------------------------------------------------------- legal holds
+
+Status LegalHoldStore::Load(const std::string& path) {
+  std::lock_guard lock(mu_);
+  path_ = path;
+  if (::access(path.c_str(), F_OK) != 0) return common::OkStatus();
+  ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  ASSIGN_OR_RETURN(common::Json root, common::Json::Parse(text));
+  const common::Json* list = root.Find("holds");
+  if (list == nullptr || !list->is_array()) return common::DataLossError(path + ": malformed");
+  for (const auto& h : list->as_array()) {
+    auto s = [&](const char* k) {
+      const common::Json* v = h.Find(k);
+      return v && v->is_string() ? v->as_string() : std::string();
+    };
+    HoldEntry e;
+    e.id = s("id");
+    e.user_id = s("user_id");
+    e.conversation_id = s("conversation_id");
+    e.reason = s("reason");
+    e.placed_by = s("placed_by");
+    if (const common::Json* t = h.Find("placed"); t && t->is_number()) e.placed_s = t->as_int();
+    holds_.push_back(std::move(e));
+  }
+  return common::OkStatus();
+}
+
+Status LegalHoldStore::SaveLocked() const {
+  common::Json list = common::Json::MakeArray();
+  for (const auto& h : holds_) {
+    common::Json j = common::Json::MakeObject();
+    j.Set("id", h.id);
+    if (!h.user_id.empty()) j.Set("user_id", h.user_id);
+    if (!h.conversation_id.empty()) j.Set("conversation_id", h.conversation_id);
+    j.Set("reason", h.reason);
+    j.Set("placed_by", h.placed_by);
+    j.Set("placed", h.placed_s);
+    list.Push(std::move(j));
+  }
+  common::Json root = common::Json::MakeObject();
+  root.Set("holds", std::move(list));
+  const std::string data = root.Dump() + "\n";
+  const std::string tmp = path_ + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return common::UnavailableError("cannot write " + tmp + ": " + std::strerror(errno));
+  bool ok = ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size());
+  ok &= ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), path_.c_str()) != 0) {
+    return common::UnavailableError("cannot save the legal holds " + path_);
+  }
+  return common::OkStatus();
+}
+
+std::vector<HoldEntry> LegalHoldStore::List() const {
+  std::lock_guard lock(mu_);
+  return holds_;
+}
+
+Status LegalHoldStore::Add(const HoldEntry& hold) {
+  std::lock_guard lock(mu_);
+  holds_.push_back(hold);
+  Status s = SaveLocked();
+  if (!s.ok()) holds_.pop_back();
+  return s;
+}
+
+StatusOr<HoldEntry> LegalHoldStore::Remove(const std::string& id) {
+  std::lock_guard lock(mu_);
+  auto it = std::find_if(holds_.begin(), holds_.end(), [&](const HoldEntry& h) { return h.id == id; });
+  if (it == holds_.end()) {
+    return Status(common::StatusCode::kNotFound, "no legal hold " + id + " placed through the API",
+                  "HOLD_NOT_FOUND");
+  }
+  HoldEntry removed = *it;
+  holds_.erase(it);
+  Status s = SaveLocked();
+  if (!s.ok()) {
+    holds_.push_back(removed);
+    return s;
+  }
+  return removed;
+}
+
+bool LegalHoldStore::Covers(const std::string& user_id, const std::string& conversation_id) const {
+  std::lock_guard lock(mu_);
+  return std::any_of(holds_.begin(), holds_.end(), [&](const HoldEntry& h) {
+    return (!h.user_id.empty() && h.user_id == user_id) ||
+           (!h.conversation_id.empty() && h.conversation_id == conversation_id);
+  });
 }
 
 // ---------------------------------------------------------------- core
+
+bool Core::UnderLegalHold(const std::string& user_id, const std::string& conversation_id) const {
+  if (holds.Covers(user_id, conversation_id)) return true;
+  for (const auto& h : policy->Current()->legal_holds()) {
+    if (std::find(h.users.begin(), h.users.end(), user_id) != h.users.end()) return true;
+    if (std::find(h.conversations.begin(), h.conversations.end(), conversation_id) !=
+        h.conversations.end()) {
+      return true;
+    }
+  }
+  return false;
+}
+
+Status Core::SyncLegalHold(const ConversationEntry& conversation) {
+  if (vault == nullptr || !conversation.stored) return common::OkStatus();
+  Status s = vault->SetLegalHold(conversation.id, UnderLegalHold(conversation.owner, conversation.id));
+  if (s.code() == common::StatusCode::kNotFound) return common::OkStatus();  // nothing sealed yet
+  return s;
+}
 
 int64_t Core::NowSeconds() const {
   return std::chrono::duration_cast<std::chrono::seconds>(clock().time_since_epoch()).count();
@@ -163,7 +353,11 @@ audit::Record Core::RecordFor(audit::EventType type, const Identity& who,
 }
 
 StatusOr<uint64_t> Core::Append(audit::Record record) {
+  const auto t0 = std::chrono::steady_clock::now();
   auto seq = ledger->Append(std::move(record));
+  metrics.ObserveLedgerAppend(static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+          .count()));
   if (!seq.ok()) {
     metrics.audit_failures.fetch_add(1);
     LogEvent("error", "audit append failed; refusing the request (fail closed)",

@@ -47,20 +47,59 @@ struct ConversationEntry {
   std::vector<std::pair<std::string, std::string>> messages;
 };
 
-// Persisted as JSON (ids, owners, times; no content) in STATE/conversations.json.
+// Persisted as JSON (ids, owners, times; no content): a snapshot in
+// STATE/conversations.json and a journal of later changes, one JSON line per
+// put or remove, in STATE/conversations.json.journal (appended and
+// fdatasync'd: O(1) per chat, not a rewrite of every conversation). The
+// journal is folded into the snapshot at load and when it grows long.
 class ConversationIndex {
  public:
+  ~ConversationIndex();
   common::Status Load(const std::string& path);
   std::optional<ConversationEntry> Get(const std::string& id) const;
   std::vector<ConversationEntry> ForOwner(const std::string& owner) const;
+  std::vector<ConversationEntry> All() const;
   common::Status Put(const ConversationEntry& entry);
   common::Status Remove(const std::string& id);
 
  private:
   common::Status SaveLocked() const;
+  common::Status JournalLocked(const common::Json& line);
+  common::Status CompactLocked();
   std::string path_;
   mutable std::mutex mu_;
   std::map<std::string, ConversationEntry> entries_;  // guarded by mu_
+  int journal_fd_ = -1;                               // guarded by mu_
+  size_t journal_lines_ = 0;                          // guarded by mu_
+};
+
+// Legal holds placed through the Admin API, persisted as JSON in
+// STATE/legal-holds.json (ids, scopes, reasons, who and when; no content).
+// Holds declared in the policy file (legal_holds:) are not stored here.
+struct HoldEntry {
+  std::string id;
+  std::string user_id;          // scope: every conversation of this user...
+  std::string conversation_id;  // ...or this one conversation
+  std::string reason;
+  std::string placed_by;
+  int64_t placed_s = 0;
+};
+
+class LegalHoldStore {
+ public:
+  common::Status Load(const std::string& path);
+  std::vector<HoldEntry> List() const;
+  common::Status Add(const HoldEntry& hold);
+  // The removed hold; NOT_FOUND if there is none with that id.
+  common::StatusOr<HoldEntry> Remove(const std::string& id);
+  // Does any stored hold cover this user's conversation?
+  bool Covers(const std::string& user_id, const std::string& conversation_id) const;
+
+ private:
+  common::Status SaveLocked() const;
+  std::string path_;
+  mutable std::mutex mu_;
+  std::vector<HoldEntry> holds_;  // guarded by mu_
 };
 
 struct Core {
@@ -83,6 +122,7 @@ struct Core {
   policy::SteadyClock steady_clock;
   std::unique_ptr<policy::RateLimiter> rate_limiter;
   ConversationIndex conversations;
+  LegalHoldStore holds;
   Metrics metrics;
 
   // Policy document bookkeeping (guarded by policy_mu).
@@ -115,6 +155,13 @@ struct Core {
                           grpc::ServerContext* context) const;
   // Opens a reader on the ledger (for queries, verification, export).
   common::StatusOr<std::unique_ptr<audit::LedgerReader>> Reader() const;
+
+  // Is this conversation of this user under a legal hold (placed through the
+  // API or declared in the current policy)?
+  bool UnderLegalHold(const std::string& user_id, const std::string& conversation_id) const;
+  // Sets the vault's hold flag of a stored conversation to what the holds say
+  // (held while any hold covers it). A conversation not in the vault is fine.
+  common::Status SyncLegalHold(const ConversationEntry& conversation);
 };
 
 // Converts a ledger record to its public form.

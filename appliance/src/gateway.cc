@@ -159,6 +159,7 @@ class GatewayImpl final : public Gateway {
     audit::LedgerOptions lo;
     core_.ledger_path = state + "/audit/ledger.db";
     lo.path = core_.ledger_path;
+    lo.sqlite_vfs = options.ledger_sqlite_vfs;
     lo.signer = std::shared_ptr<const audit::Signer>(std::move(signer));
     lo.on_failure = [](const Status& s) {
       LogEvent("error", "audit ledger appends failing",
@@ -169,6 +170,7 @@ class GatewayImpl final : public Gateway {
     vo.dir = state + "/audit";
     ASSIGN_OR_RETURN(core_.vault, audit::ContentVault::Open(*core_.master_key, std::move(vo)));
     RETURN_IF_ERROR(core_.conversations.Load(state + "/conversations.json"));
+    RETURN_IF_ERROR(core_.holds.Load(state + "/legal-holds.json"));
 
     // Workers.
     GatewayConfig wc = c;
@@ -215,6 +217,15 @@ class GatewayImpl final : public Gateway {
       builder.RegisterService(s);
     }
     builder.SetMaxReceiveMessageSize(static_cast<int>(c.message_bytes_limit) + 64 * 1024);
+    // The synchronous server runs each call on a thread of its pool. gRPC's
+    // default (at most 2 idle pollers) ends a thread after nearly every call
+    // and starts another for the next one: at hundreds of chats per second
+    // that is thread creation on every request's path. Keep as many idle
+    // threads as streams may run at once; they wait in epoll, costing only
+    // their stacks.
+    builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 2);
+    builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
+                                static_cast<int>(std::min<uint32_t>(c.max_streams, 1024)) + 8);
     server_ = builder.BuildAndStart();
     common::SecureZero(ssl.pem_key_cert_pairs[0].private_key.data(),
                        ssl.pem_key_cert_pairs[0].private_key.size());
@@ -264,7 +275,7 @@ class GatewayImpl final : public Gateway {
  private:
   void OnWorkerEvent(const std::string& id, const std::string& event, const std::string& detail) {
     if (event == "exited") core_.metrics.worker_restarts.fetch_add(1);
-    LogEvent(event == "exited" ? "warn" : "info", "worker " + event,
+    LogEvent(event == "exited" || event == "unavailable" ? "warn" : "info", "worker " + event,
              common::Json(common::Json::Object{{"worker", id}, {"detail", detail}}));
     if (core_.ledger == nullptr) return;
     audit::Record r;

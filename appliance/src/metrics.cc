@@ -50,8 +50,12 @@ std::string Metrics::Render(const std::string& gauges) const {
   counter("assistant_tokens_generated_total", "Completion tokens streamed.", tokens_generated);
   counter("assistant_worker_restarts_total", "Worker restarts.", worker_restarts);
   RenderHistogram(overhead_, "assistant_gateway_overhead_seconds",
-                  "Time the gateway adds to a chat (auth, policy, audit, routing).", &out);
+                  "Time the gateway adds to a chat: its time for the request minus the worker's "
+                  "(auth, policy, audit appends, routing, relaying, vault).",
+                  &out);
   RenderHistogram(ttft_, "assistant_time_to_first_token_seconds", "Time to first token.", &out);
+  RenderHistogram(ledger_append_, "assistant_ledger_append_seconds",
+                  "One durable audit ledger append (group commit and fsync).", &out);
   out += gauges;
   return out;
 }

@@ -27,9 +27,12 @@ class Metrics {
   std::atomic<uint64_t> tokens_generated{0};
   std::atomic<uint64_t> worker_restarts{0};
 
-  // Gateway-added latency and time to first token, in microseconds.
+  // Gateway-added latency (the request's time in the gateway minus the
+  // worker's time for it), time to first token and one durable ledger append,
+  // in microseconds.
   void ObserveOverhead(uint64_t micros) { Observe(overhead_, micros); }
   void ObserveTtft(uint64_t micros) { Observe(ttft_, micros); }
+  void ObserveLedgerAppend(uint64_t micros) { Observe(ledger_append_, micros); }
 
   // The exposition text; `gauges` adds lines (queue depth, worker state).
   std::string Render(const std::string& gauges) const;
@@ -47,6 +50,7 @@ class Metrics {
                               std::string* out);
   Histogram overhead_;
   Histogram ttft_;
+  Histogram ledger_append_;
 };
 
 // A minimal HTTP/1.0 server for GET /metrics on a loopback address.

@@ -1,11 +1,14 @@
 // Models, my-policy, admin and audit services.
 #include "services.h"
 
+#include <openssl/rand.h>
+
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstring>
-#include <regex>
 
 #include "appliance/grpc_status.h"
 #include "audit/checkpoint.h"
@@ -167,6 +170,13 @@ StatusOr<uint64_t> ApplyPolicyText(Core* core, const std::string& yaml, const st
     core->policy_applied_s = core->NowSeconds();
     core->policy_applied_by = actor;
   }
+  // The new policy's legal_holds apply to stored conversations at once.
+  for (const auto& c : core->conversations.All()) {
+    if (Status hs = core->SyncLegalHold(c); !hs.ok()) {
+      LogEvent("error", "legal hold not applied to a conversation",
+               common::Json(common::Json::Object{{"conversation", c.id}, {"error", hs.message()}}));
+    }
+  }
   LogEvent("info", "policy installed",
            common::Json(common::Json::Object{{"hash", (*parsed)->hash()}, {"by", actor}}));
   return seq;
@@ -195,18 +205,26 @@ grpc::Status AdminServiceImpl::GetPolicy(grpc::ServerContext* context, const v1:
 namespace {
 
 void ErrorsFrom(const Status& s, google::protobuf::RepeatedPtrField<v1::PolicyError>* out) {
-  // "source:line:col: message"
-  static const std::regex re(R"(^.*?:(\d+):(\d+): (.*)$)");
-  std::smatch m;
+  // "source:line:col: message": the first ":<digits>:<digits>: " in it.
   const std::string msg = s.message();
   auto* e = out->Add();
-  if (std::regex_match(msg, m, re)) {
-    e->set_line(static_cast<uint32_t>(std::stoul(m[1])));
-    e->set_column(static_cast<uint32_t>(std::stoul(m[2])));
-    e->set_message(m[3]);
-  } else {
-    e->set_message(msg);
+  auto digits = [&](size_t i) {
+    size_t j = i;
+    while (j < msg.size() && std::isdigit(static_cast<unsigned char>(msg[j]))) ++j;
+    return j;
+  };
+  for (size_t i = msg.find(':'); i != std::string::npos; i = msg.find(':', i + 1)) {
+    const size_t line_end = digits(i + 1);
+    if (line_end == i + 1 || line_end >= msg.size() || msg[line_end] != ':') continue;
+    const size_t col_end = digits(line_end + 1);
+    if (col_end == line_end + 1 || msg.compare(col_end, 2, ": ") != 0) continue;
+    if (line_end - i > 9 || col_end - line_end > 9) continue;
+    e->set_line(static_cast<uint32_t>(std::stoul(msg.substr(i + 1, line_end - i - 1))));
+    e->set_column(static_cast<uint32_t>(std::stoul(msg.substr(line_end + 1, col_end - line_end - 1))));
+    e->set_message(msg.substr(col_end + 2));
+    return;
   }
+  e->set_message(msg);
 }
 
 }  // namespace
@@ -263,6 +281,15 @@ grpc::Status AdminServiceImpl::ListLegalHolds(grpc::ServerContext* context,
                                               v1::ListLegalHoldsResponse* response) {
   auto who = Admin(context, "ListLegalHolds");
   if (!who.ok()) return ToGrpcStatus(who.status(), context);
+  for (const auto& h : core_->holds.List()) {
+    auto* out = response->add_holds();
+    out->set_id(h.id);
+    if (!h.user_id.empty()) out->set_user_id(h.user_id);
+    if (!h.conversation_id.empty()) out->set_conversation_id(h.conversation_id);
+    out->set_reason(h.reason);
+    out->mutable_placed()->set_seconds(h.placed_s);
+    out->set_placed_by(h.placed_by);
+  }
   for (const auto& h : core_->policy->Current()->legal_holds()) {
     for (const auto& u : h.users) {
       auto* out = response->add_holds();
@@ -282,36 +309,99 @@ grpc::Status AdminServiceImpl::ListLegalHolds(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
+namespace {
+
+// Every indexed conversation a hold covers.
+std::vector<ConversationEntry> HeldConversations(Core* core, const HoldEntry& h) {
+  if (!h.user_id.empty()) return core->conversations.ForOwner(h.user_id);
+  auto c = core->conversations.Get(h.conversation_id);
+  return c ? std::vector<ConversationEntry>{*c} : std::vector<ConversationEntry>{};
+}
+
+StatusOr<uint64_t> AuditHold(Core* core, const Identity& who, grpc::ServerContext* context,
+                             const HoldEntry& h, bool placing) {
+  audit::Record rec = core->RecordFor(audit::EventType::kLegalHold, who, context);
+  rec.decision = placing ? "hold" : "release";
+  rec.conversation_id = h.conversation_id;
+  common::Json d = common::Json::MakeObject();
+  d.Set("hold_id", h.id);
+  if (!h.user_id.empty()) d.Set("user_id", h.user_id);
+  d.Set("reason", h.reason.substr(0, 256));
+  rec.details = d.Dump();
+  return core->Append(std::move(rec));
+}
+
+}  // namespace
+
 grpc::Status AdminServiceImpl::PlaceLegalHold(grpc::ServerContext* context,
                                               const v1::PlaceLegalHoldRequest* request,
                                               v1::LegalHold* response) {
   auto who = Admin(context, "PlaceLegalHold");
   if (!who.ok()) return ToGrpcStatus(who.status(), context);
-  if (request->conversation_id().empty()) {
-    return ToGrpcStatus(common::InvalidArgumentError(
-                            "holds on whole users are declared in the policy (legal_holds); "
-                            "here give a conversation id"),
+  HoldEntry h;
+  h.user_id = request->user_id();
+  h.conversation_id = request->conversation_id();
+  if (h.user_id.empty() == h.conversation_id.empty()) {
+    return ToGrpcStatus(common::InvalidArgumentError("a legal hold names a user or a conversation"),
                         context);
   }
-  audit::RetentionSweeper sweeper(core_->ledger.get(), core_->vault.get(), {});
-  Status s = sweeper.SetLegalHold(request->conversation_id(), true, who->user_id, request->reason());
-  if (!s.ok()) return ToGrpcStatus(s, context);
-  response->set_id(request->conversation_id());
-  response->set_conversation_id(request->conversation_id());
-  response->set_reason(request->reason());
-  response->mutable_placed()->set_seconds(core_->NowSeconds());
-  response->set_placed_by(who->user_id);
+  if (!h.conversation_id.empty() && !core_->conversations.Get(h.conversation_id)) {
+    return ToGrpcStatus(Status(common::StatusCode::kNotFound, "no conversation " + h.conversation_id,
+                               "CONVERSATION_NOT_FOUND"),
+                        context);
+  }
+  unsigned char b[8];
+  RAND_bytes(b, sizeof b);
+  h.id = "hold_" + common::HexEncode(b, sizeof b);
+  h.reason = request->reason();
+  h.placed_by = who->user_id;
+  h.placed_s = core_->NowSeconds();
+  // Recorded first: a hold that is in force is always on the record.
+  auto seq = AuditHold(core_, *who, context, h, true);
+  if (!seq.ok()) return ToGrpcStatus(seq.status(), context);
+  if (Status s = core_->holds.Add(h); !s.ok()) return ToGrpcStatus(s, context);
+  for (const auto& c : HeldConversations(core_, h)) {
+    if (Status s = core_->SyncLegalHold(c); !s.ok()) return ToGrpcStatus(s, context);
+  }
+  response->set_id(h.id);
+  if (!h.user_id.empty()) response->set_user_id(h.user_id);
+  if (!h.conversation_id.empty()) response->set_conversation_id(h.conversation_id);
+  response->set_reason(h.reason);
+  response->mutable_placed()->set_seconds(h.placed_s);
+  response->set_placed_by(h.placed_by);
   return grpc::Status::OK;
 }
 
 grpc::Status AdminServiceImpl::ReleaseLegalHold(grpc::ServerContext* context,
                                                 const v1::ReleaseLegalHoldRequest* request,
-                                                v1::ReleaseLegalHoldResponse*) {
+                                                v1::ReleaseLegalHoldResponse* response) {
   auto who = Admin(context, "ReleaseLegalHold");
   if (!who.ok()) return ToGrpcStatus(who.status(), context);
-  audit::RetentionSweeper sweeper(core_->ledger.get(), core_->vault.get(), {});
-  Status s = sweeper.SetLegalHold(request->id(), false, who->user_id, "released");
-  return ToGrpcStatus(s, context);
+  for (const auto& p : core_->policy->Current()->legal_holds()) {
+    if (p.id == request->id()) {
+      return ToGrpcStatus(Status(common::StatusCode::kFailedPrecondition,
+                                 "hold " + p.id + " is declared in the policy; release it there",
+                                 "HOLD_IN_POLICY"),
+                          context);
+    }
+  }
+  auto held = core_->holds.List();
+  auto it = std::find_if(held.begin(), held.end(), [&](const HoldEntry& h) { return h.id == request->id(); });
+  if (it == held.end()) {
+    return ToGrpcStatus(Status(common::StatusCode::kNotFound, "no legal hold " + request->id(),
+                               "HOLD_NOT_FOUND"),
+                        context);
+  }
+  auto seq = AuditHold(core_, *who, context, *it, false);
+  if (!seq.ok()) return ToGrpcStatus(seq.status(), context);
+  auto removed = core_->holds.Remove(request->id());
+  if (!removed.ok()) return ToGrpcStatus(removed.status(), context);
+  // Released only where no other hold (API or policy) still applies.
+  for (const auto& c : HeldConversations(core_, *removed)) {
+    if (Status s = core_->SyncLegalHold(c); !s.ok()) return ToGrpcStatus(s, context);
+  }
+  response->set_audit_sequence(*seq);
+  return grpc::Status::OK;
 }
 
 grpc::Status AdminServiceImpl::PurgeNow(grpc::ServerContext* context, const v1::PurgeNowRequest*,
@@ -423,14 +513,43 @@ grpc::Status AdminServiceImpl::GetWorkerStatus(grpc::ServerContext* context,
 StatusOr<Identity> AuditServiceImpl::Auditor(grpc::ServerContext* context, std::string_view action) {
   ASSIGN_OR_RETURN(Identity who, core_->Authenticate(context, action));
   RETURN_IF_ERROR(core_->RequireRole(who, {kRoleAuditor}, action, context));
-  // Every access to the ledger is itself recorded.
-  audit::Record rec = core_->RecordFor(audit::EventType::kAuditAccess, who, context);
+  return who;
+}
+
+namespace {
+
+// The filter as the access record keeps it: ids, types, times; no content.
+common::Json FilterJson(const v1::AuditFilter& f) {
+  common::Json j = common::Json::MakeObject();
+  if (f.time().has_since()) j.Set("since", f.time().since().seconds());
+  if (f.time().has_until()) j.Set("until", f.time().until().seconds());
+  if (!f.subject().empty()) j.Set("subject", f.subject());
+  if (f.event_types_size() > 0) {
+    common::Json types = common::Json::MakeArray();
+    for (const auto& t : f.event_types()) types.Push(t);
+    j.Set("event_types", std::move(types));
+  }
+  if (!f.decision().empty()) j.Set("decision", f.decision());
+  if (!f.classification().empty()) j.Set("classification", f.classification());
+  if (!f.conversation_id().empty()) j.Set("conversation_id", f.conversation_id());
+  if (f.from_sequence() > 0) j.Set("from_sequence", static_cast<int64_t>(f.from_sequence()));
+  if (f.limit() > 0) j.Set("limit", static_cast<int64_t>(f.limit()));
+  return j;
+}
+
+}  // namespace
+
+StatusOr<uint64_t> AuditServiceImpl::RecordAccess(const Identity& who, grpc::ServerContext* context,
+                                                  audit::EventType event, std::string_view action,
+                                                  const v1::AuditFilter* filter, uint64_t records) {
+  audit::Record rec = core_->RecordFor(event, who, context);
   rec.decision = "allow";
   common::Json d = common::Json::MakeObject();
   d.Set("action", std::string(action));
+  if (filter != nullptr) d.Set("filter", FilterJson(*filter));
+  d.Set("records", static_cast<int64_t>(records));
   rec.details = d.Dump();
-  RETURN_IF_ERROR(core_->Append(std::move(rec)).status());
-  return who;
+  return core_->Append(std::move(rec));
 }
 
 namespace {
@@ -464,9 +583,27 @@ grpc::Status AuditServiceImpl::QueryRecords(grpc::ServerContext* context,
   if (!filter.ok()) return ToGrpcStatus(filter.status(), context);
   auto reader = core_->Reader();
   if (!reader.ok()) return ToGrpcStatus(reader.status(), context);
-  const uint64_t from = request->filter().from_sequence();
-  Status s = (*reader)->Query(*filter, [&](const audit::Record& r) {
-    if (r.seq < from) return true;
+  // The answer covers the ledger as it is now; records appended meanwhile
+  // (this access's own record among them) are not part of it.
+  auto size = (*reader)->Size();
+  if (!size.ok()) return ToGrpcStatus(size.status(), context);
+  const uint64_t from = request->filter().from_sequence(), upto = *size;
+  auto each = [&](const std::function<bool(const audit::Record&)>& sink) {
+    return (*reader)->Query(*filter, [&](const audit::Record& r) {
+      if (r.seq >= upto) return false;
+      if (r.seq < from) return true;
+      return sink(r);
+    });
+  };
+  // First count, and record the access with its count; only then answer.
+  uint64_t count = 0;
+  if (Status s = each([&](const audit::Record&) { return ++count, true; }); !s.ok()) {
+    return ToGrpcStatus(s, context);
+  }
+  auto seq = RecordAccess(*who, context, audit::EventType::kAuditAccess, "QueryRecords",
+                          &request->filter(), count);
+  if (!seq.ok()) return ToGrpcStatus(seq.status(), context);
+  Status s = each([&](const audit::Record& r) {
     v1::AuditRecord out;
     RecordToProto(r, &out);
     return writer->Write(out);
@@ -489,6 +626,9 @@ grpc::Status AuditServiceImpl::Verify(grpc::ServerContext* context, const v1::Ve
   }
   auto report = (*reader)->Verify(options);
   if (!report.ok()) return ToGrpcStatus(report.status(), context);
+  auto seq = RecordAccess(*who, context, audit::EventType::kAuditAccess, "Verify", nullptr,
+                          report->records_checked);
+  if (!seq.ok()) return ToGrpcStatus(seq.status(), context);
   v1::VerifyProgress progress;
   progress.set_records_checked(report->records_checked);
   progress.set_records_total(report->tree_size);
@@ -514,10 +654,6 @@ grpc::Status AuditServiceImpl::Export(grpc::ServerContext* context, const v1::Ex
   if (!filter.ok()) return ToGrpcStatus(filter.status(), context);
   auto reader = core_->Reader();
   if (!reader.ok()) return ToGrpcStatus(reader.status(), context);
-  audit::Record rec = core_->RecordFor(audit::EventType::kExport, *who, context);
-  rec.decision = "allow";
-  auto seq = core_->Append(std::move(rec));
-  if (!seq.ok()) return ToGrpcStatus(seq.status(), context);
   common::Json manifest_files = common::Json::MakeArray();
   auto send_file = [&](const std::string& path, const std::string& data) {
     constexpr size_t kChunk = 256 * 1024;
@@ -544,6 +680,9 @@ grpc::Status AuditServiceImpl::Export(grpc::ServerContext* context, const v1::Ex
     return true;
   });
   if (!s.ok()) return ToGrpcStatus(s, context);
+  // The export is recorded (who, filter, count) before any of it is sent.
+  auto seq = RecordAccess(*who, context, audit::EventType::kExport, "Export", &request->filter(), count);
+  if (!seq.ok()) return ToGrpcStatus(seq.status(), context);
   if (!send_file("records.jsonl", records)) return grpc::Status(grpc::StatusCode::CANCELLED, "client gone");
   auto head = core_->ledger->LatestHead();
   if (head.ok()) send_file("checkpoint.txt", head->ToText());
@@ -562,6 +701,8 @@ grpc::Status AuditServiceImpl::CreateCheckpoint(grpc::ServerContext* context,
                                                 v1::Checkpoint* response) {
   auto who = Auditor(context, "CreateCheckpoint");
   if (!who.ok()) return ToGrpcStatus(who.status(), context);
+  auto seq = RecordAccess(*who, context, audit::EventType::kAuditAccess, "CreateCheckpoint", nullptr, 0);
+  if (!seq.ok()) return ToGrpcStatus(seq.status(), context);
   auto head = core_->ledger->LatestHead();
   if (!head.ok()) return ToGrpcStatus(head.status(), context);
   response->set_tree_size(head->checkpoint.tree_size);

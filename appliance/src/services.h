@@ -107,7 +107,14 @@ class AuditServiceImpl final : public assistant::v1::AuditService::Service {
                              assistant::v1::SigningKey*) override;
 
  private:
+  // Authenticates and requires the auditor role (a refusal is audited).
   common::StatusOr<Identity> Auditor(grpc::ServerContext* context, std::string_view action);
+  // Records the access itself (who, action, filter, how many records; never
+  // content) before any of the result is sent: no unrecorded access.
+  common::StatusOr<uint64_t> RecordAccess(const Identity& who, grpc::ServerContext* context,
+                                          audit::EventType event, std::string_view action,
+                                          const assistant::v1::AuditFilter* filter,
+                                          uint64_t records);
   Core* const core_;
 };
 

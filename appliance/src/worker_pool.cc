@@ -35,9 +35,12 @@ struct WorkerPool::Worker {
   std::string last_error;
   int64_t since_s = 0;
   pid_t pid = 0;
+  uint32_t failed_probes = 0;  // in a row, while ready
   // Lock-free.
   std::atomic<uint32_t> active{0};
 };
+
+constexpr uint32_t kProbeFailuresToDrop = 3;
 
 namespace {
 
@@ -77,6 +80,8 @@ inference::v1::InferenceService::Stub* WorkerPool::Lease::stub() const {
 }
 
 const std::string& WorkerPool::Lease::worker_id() const { return worker_->config.name; }
+
+bool WorkerPool::Lease::remote() const { return worker_->config.remote(); }
 
 StatusOr<std::unique_ptr<WorkerPool>> WorkerPool::Start(const GatewayConfig& config,
                                                         EventSink events) {
@@ -161,6 +166,14 @@ void WorkerPool::Probe(Worker* w) {
   ctx.set_wait_for_ready(true);
   inference::v1::ListModelsResponse models;
   grpc::Status s = w->stub->ListModels(&ctx, {}, &models);
+  if (s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    // Waiting for the connection timed out; ask once more without waiting so
+    // the channel's own reason (refused, TLS handshake failed) is reported.
+    grpc::ClientContext again;
+    again.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+    grpc::Status why = w->stub->ListModels(&again, {}, &models);
+    if (why.error_code() == grpc::StatusCode::UNAVAILABLE) s = why;
+  }
   inference::v1::StatusResponse status;
   if (s.ok()) {
     grpc::ClientContext ctx2;
@@ -168,16 +181,30 @@ void WorkerPool::Probe(Worker* w) {
     w->stub->Status(&ctx2, {}, &status);
   }
   bool became_ready = false;
+  bool became_unavailable = false;
   {
     std::lock_guard lock(mu_);
     if (!s.ok()) {
-      if (w->state == WorkerState::kReady) {
+      w->last_error = s.error_message();
+      // A worker busy with a full batch may answer a probe late: one late
+      // answer does not take it out of rotation (streams still flow); three
+      // failed probes in a row do. A spawned worker that exits is noticed
+      // at once by its supervisor (waitpid), not here.
+      if (w->state == WorkerState::kReady && ++w->failed_probes >= kProbeFailuresToDrop) {
         w->state = WorkerState::kUnavailable;
         w->since_s = NowSeconds();
+        became_unavailable = true;
       }
-      w->last_error = s.error_message();
-      return;
     }
+  }
+  if (became_unavailable) {
+    if (events_) events_(w->config.name, "unavailable", s.error_message());
+    return;
+  }
+  if (!s.ok()) return;
+  {
+    std::lock_guard lock(mu_);
+    w->failed_probes = 0;
     bool all_ready = models.models_size() > 0;
     for (const auto& m : models.models()) {
       all_ready &= m.state() == inference::v1::ModelInfo::STATE_READY;

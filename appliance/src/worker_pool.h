@@ -58,6 +58,9 @@ class WorkerPool {
     ~Lease();
     inference::v1::InferenceService::Stub* stub() const;
     const std::string& worker_id() const;
+    // A remote worker (mTLS over the network) rather than a local one that
+    // assistantd spawned on this machine (Unix socket).
+    bool remote() const;
 
    private:
     friend class WorkerPool;

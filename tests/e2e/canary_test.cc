@@ -105,11 +105,9 @@ TEST_F(CanaryTest, PlantedPersonalDataAppearsNowhereTheApplianceWrote) {
   vo.dir = state_ + "/audit";
   auto vault = audit::ContentVault::Open(*key, vo);
   ASSERT_TRUE(vault.ok()) << vault.status();
-  auto index = common::Json::Parse(ReadText(state_ + "/conversations.json"));
-  ASSERT_TRUE(index.ok());
   size_t opened = 0;
   std::string vault_text;
-  for (const auto& c : index->Find("conversations")->as_array()) {
+  for (const auto& [cid, c] : IndexedConversations(state_)) {
     for (const auto& m : c.Find("messages")->as_array()) {
       auto content = (*vault)->OpenContent(m.as_array()[1].as_string());
       ASSERT_TRUE(content.ok()) << content.status();

@@ -8,7 +8,9 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -18,6 +20,7 @@
 #include "appliance/gateway.h"
 #include "appliance/grpc_status.h"
 #include "appliance/tls_material.h"
+#include "common/json.h"
 #include "assistant/v1/admin.grpc.pb.h"
 #include "assistant/v1/audit.grpc.pb.h"
 #include "assistant/v1/chat.grpc.pb.h"
@@ -51,6 +54,33 @@ inline std::string Patch(std::string text, const std::string& from, const std::s
   return text;
 }
 
+// The gateway's conversation index as on disk: the snapshot
+// (conversations.json) with its journal (conversations.json.journal) replayed.
+// Entries as JSON objects (id, owner, messages: [[role, content id], ...]).
+inline std::map<std::string, common::Json> IndexedConversations(const std::string& state) {
+  std::map<std::string, common::Json> out;
+  auto snapshot = common::Json::Parse(ReadText(state + "/conversations.json"));
+  EXPECT_TRUE(snapshot.ok());
+  if (snapshot.ok()) {
+    for (const auto& c : snapshot->Find("conversations")->as_array()) {
+      out[c.Find("id")->as_string()] = c;
+    }
+  }
+  std::istringstream journal(ReadText(state + "/conversations.json.journal"));
+  for (std::string line; std::getline(journal, line);) {
+    auto j = common::Json::Parse(line);
+    EXPECT_TRUE(j.ok()) << line;
+    if (!j.ok()) continue;
+    if (j->Find("op")->as_string() == "put") {
+      const common::Json& c = *j->Find("conversation");
+      out[c.Find("id")->as_string()] = c;
+    } else {
+      out.erase(j->Find("id")->as_string());
+    }
+  }
+  return out;
+}
+
 struct ChatResult {
   grpc::Status status;
   common::Status detail;  // FromGrpcStatus: message and reason
@@ -63,8 +93,10 @@ struct ChatResult {
 
 class Appliance : public ::testing::Test {
  protected:
-  // Starts the appliance with `policy_yaml` (default: the shipped policy).
-  void StartAppliance(const std::string& policy_yaml = DefaultPolicy()) {
+  // Starts the appliance with `policy_yaml` (default: the shipped policy);
+  // `customize` may change the options (workers, fault injection) first.
+  void StartAppliance(const std::string& policy_yaml = DefaultPolicy(),
+                      const std::function<void(appliance::GatewayOptions&)>& customize = {}) {
     char tmpl[] = "/tmp/assistant-e2e-XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
@@ -91,6 +123,7 @@ class Appliance : public ::testing::Test {
     w.name = "local";
     w.spawn = {ASSISTANT_WORKER_BIN};
     options.config.workers.push_back(w);
+    if (customize) customize(options);
     auto gateway = appliance::Gateway::Start(std::move(options));
     ASSERT_TRUE(gateway.ok()) << gateway.status();
     gateway_ = std::move(*gateway);

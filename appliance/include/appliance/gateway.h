@@ -23,6 +23,9 @@ struct GatewayOptions {
   Clock clock;  // default: system clock
   // How long Start() waits for the workers to load their models.
   std::chrono::milliseconds worker_ready_timeout{60000};
+  // Name of a registered SQLite VFS for the audit ledger: fault-injection
+  // tests of the fail-closed path. Empty (always, in production): the default.
+  std::string ledger_sqlite_vfs;
 };
 
 class Gateway {

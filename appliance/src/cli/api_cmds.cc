@@ -491,7 +491,10 @@ constexpr char kAdminHelp[] =
     "  token list | token revoke ID\n"
     "  policy get | policy validate FILE | policy apply FILE\n"
     "  workers                          worker status\n"
-    "  hold CONVERSATION_ID --reason R  place a legal hold; release-hold ID\n"
+    "  hold CONVERSATION_ID --reason R  place a legal hold on a conversation\n"
+    "  hold --user ID --reason R        ... on every conversation of a user (also future ones)\n"
+    "  holds                            list legal holds (API and policy)\n"
+    "  release-hold HOLD_ID             release a hold placed through the API\n"
     "  purge                            run the retention sweeper now\n";
 
 }  // namespace
@@ -618,14 +621,39 @@ int RunAdmin(Invocation& inv) {
     }
     return 0;
   }
-  if (a[0] == "hold" && !args.positional.empty()) {
+  if (a[0] == "hold" && (!args.positional.empty() || args.Has("--user"))) {
     v1::PlaceLegalHoldRequest req;
-    req.set_conversation_id(args.positional[0]);
+    if (args.Has("--user")) {
+      req.set_user_id(args.Get("--user"));
+    } else {
+      req.set_conversation_id(args.positional[0]);
+    }
     req.set_reason(args.Get("--reason"));
     v1::LegalHold resp;
     grpc::Status s = stub->PlaceLegalHold(&ctx, req, &resp);
     if (!s.ok()) return Fail("admin hold", s, ctx);
-    std::cout << (inv.options.json ? ToJson(resp) : "legal hold placed on " + req.conversation_id()) << "\n";
+    std::cout << (inv.options.json ? ToJson(resp)
+                                   : "legal hold " + resp.id() + " placed on " +
+                                         (resp.user_id().empty() ? "conversation " + resp.conversation_id()
+                                                                 : "user " + resp.user_id()))
+              << "\n";
+    return 0;
+  }
+  if (a[0] == "holds") {
+    v1::ListLegalHoldsResponse resp;
+    grpc::Status s = stub->ListLegalHolds(&ctx, {}, &resp);
+    if (!s.ok()) return Fail("admin holds", s, ctx);
+    if (inv.options.json) {
+      std::cout << ToJson(resp) << "\n";
+      return 0;
+    }
+    for (const auto& h : resp.holds()) {
+      std::cout << h.id() << "  "
+                << (h.user_id().empty() ? "conversation " + h.conversation_id() : "user " + h.user_id())
+                << "  by " << h.placed_by() << (h.reason().empty() ? "" : "  reason: " + h.reason())
+                << "\n";
+    }
+    if (resp.holds().empty()) std::cout << "no legal holds\n";
     return 0;
   }
   if (a[0] == "release-hold" && !args.positional.empty()) {
@@ -634,7 +662,10 @@ int RunAdmin(Invocation& inv) {
     v1::ReleaseLegalHoldResponse resp;
     grpc::Status s = stub->ReleaseLegalHold(&ctx, req, &resp);
     if (!s.ok()) return Fail("admin release-hold", s, ctx);
-    std::cout << (inv.options.json ? "{}" : "legal hold released on " + req.id()) << "\n";
+    std::cout << (inv.options.json ? ToJson(resp)
+                                   : "legal hold " + req.id() + " released (audit record #" +
+                                         std::to_string(resp.audit_sequence()) + ")")
+              << "\n";
     return 0;
   }
   if (a[0] == "purge") {
