@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -45,6 +46,15 @@ common::StatusOr<RunningServer> StartServer(const WorkerConfig& config, grpc::Se
                              &running.tcp_port);
   }
   builder.RegisterService(service);
+  // The synchronous server runs each stream on a thread of its pool. gRPC's default keeps at most
+  // 2 idle polling threads, so under load it ends a thread after nearly every call and starts
+  // another for the next: thread creation on every request's path. Keep as many idle threads as
+  // streams can be admitted (running + waiting of every model, plus probes); idle ones only wait.
+  int streams = 8;
+  for (const ModelEntry& m : config.models) streams += m.max_num_seqs + m.max_waiting;
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 2);
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
+                              std::min(streams, 1024));
   // Only the owner and its group (the gateway) may connect to the socket.
   const mode_t old_mask = umask(0117);
   running.server = builder.BuildAndStart();
