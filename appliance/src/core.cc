@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "appliance/grpc_status.h"
+#include "common/file.h"
 #include "appliance/tls_material.h"
 
 namespace appliance {
@@ -166,17 +167,7 @@ Status ConversationIndex::SaveLocked() const {
   for (const auto& [id, e] : entries_) list.Push(EntryToJson(e));
   common::Json root = common::Json::MakeObject();
   root.Set("conversations", std::move(list));
-  const std::string data = root.Dump() + "\n";
-  const std::string tmp = path_ + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return common::UnavailableError("cannot write " + tmp + ": " + std::strerror(errno));
-  bool ok = ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size());
-  ok &= ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), path_.c_str()) != 0) {
-    return common::UnavailableError("cannot save the conversation index " + path_);
-  }
-  return common::OkStatus();
+  return common::WriteFileAtomic(path_, root.Dump() + "\n").WithContext("conversation index");
 }
 
 std::optional<ConversationEntry> ConversationIndex::Get(const std::string& id) const {
@@ -262,17 +253,7 @@ Status LegalHoldStore::SaveLocked() const {
   }
   common::Json root = common::Json::MakeObject();
   root.Set("holds", std::move(list));
-  const std::string data = root.Dump() + "\n";
-  const std::string tmp = path_ + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return common::UnavailableError("cannot write " + tmp + ": " + std::strerror(errno));
-  bool ok = ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size());
-  ok &= ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), path_.c_str()) != 0) {
-    return common::UnavailableError("cannot save the legal holds " + path_);
-  }
-  return common::OkStatus();
+  return common::WriteFileAtomic(path_, root.Dump() + "\n").WithContext("legal holds");
 }
 
 std::vector<HoldEntry> LegalHoldStore::List() const {

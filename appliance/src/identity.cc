@@ -1,4 +1,5 @@
 #include "appliance/identity.h"
+#include "common/file.h"
 
 #include <fcntl.h>
 #include <openssl/pem.h>
@@ -41,29 +42,6 @@ std::string Where(std::string_view source, const YAML::Node& node) {
   std::string w(source);
   if (m.line >= 0) w += ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
   return w;
-}
-
-Status WriteFileAtomic(const std::string& path, const std::string& data, mode_t mode) {
-  const std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) return common::UnavailableError("cannot write " + tmp + ": " + std::strerror(errno));
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      ::close(fd);
-      return common::UnavailableError("cannot write " + tmp + ": " + std::strerror(errno));
-    }
-    off += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    return common::UnavailableError("cannot flush " + tmp + ": " + std::strerror(errno));
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    return common::UnavailableError("cannot rename " + tmp + ": " + std::strerror(errno));
-  }
-  return common::OkStatus();
 }
 
 }  // namespace
@@ -219,7 +197,7 @@ Status TokenStore::SaveLocked() const {
   }
   common::Json root = common::Json::MakeObject();
   root.Set("tokens", std::move(arr));
-  return WriteFileAtomic(path_, root.Dump() + "\n", 0600);
+  return common::WriteFileAtomic(path_, root.Dump() + "\n", 0600);
 }
 
 StatusOr<TokenStore::Created> TokenStore::Create(const std::string& name,

@@ -1,5 +1,6 @@
 // Models, my-policy, admin and audit services.
 #include "services.h"
+#include "common/file.h"
 
 #include <openssl/rand.h>
 
@@ -41,19 +42,6 @@ bool ClassAllows(const policy::Classification& c, const Identity& who) {
 bool ModelAllowed(const policy::Classification& c, const std::string& model) {
   if (c.models.any_name) return true;
   return std::find(c.models.names.begin(), c.models.names.end(), model) != c.models.names.end();
-}
-
-Status WriteFileAtomic(const std::string& path, const std::string& data) {
-  const std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return common::UnavailableError("cannot write " + tmp + ": " + std::strerror(errno));
-  bool ok = ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size());
-  ok &= ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    return common::UnavailableError("cannot replace " + path);
-  }
-  return common::OkStatus();
 }
 
 }  // namespace
@@ -267,7 +255,7 @@ grpc::Status AdminServiceImpl::ApplyPolicy(grpc::ServerContext* context,
   }
   // Persist so a restart keeps the applied policy.
   if (!core_->policy_path.empty()) {
-    if (Status s = WriteFileAtomic(core_->policy_path, request->yaml()); !s.ok()) {
+    if (Status s = common::WriteFileAtomic(core_->policy_path, request->yaml()); !s.ok()) {
       LogEvent("error", "applied policy not persisted", common::Json(common::Json::Object{{"error", s.message()}}));
     }
   }

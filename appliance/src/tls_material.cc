@@ -1,4 +1,5 @@
 #include "appliance/tls_material.h"
+#include "common/file.h"
 
 #include <openssl/bn.h>
 #include <openssl/ec.h>
@@ -50,22 +51,6 @@ StatusOr<PkeyPtr> NewEcKey() {
   PkeyPtr key(EVP_EC_gen("P-256"));
   if (!key) return InternalError(OpenSslError("generating a P-256 key"));
   return key;
-}
-
-Status WriteFileAtomically(const std::string& path, const std::string& data, mode_t mode) {
-  std::string tmp = path + ".tmp";
-  FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) return common::UnavailableError("cannot write " + tmp + ": " + std::strerror(errno));
-  ::fchmod(fileno(f), mode);
-  bool ok = std::fwrite(data.data(), 1, data.size(), f) == data.size();
-  ok = (std::fflush(f) == 0) && ok;
-  ok = (::fsync(fileno(f)) == 0) && ok;
-  std::fclose(f);
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    return common::UnavailableError("cannot write " + path + ": " + std::strerror(errno));
-  }
-  return common::OkStatus();
 }
 
 StatusOr<std::string> KeyToPem(EVP_PKEY* key) {
@@ -148,11 +133,11 @@ StatusOr<X509Ptr> MakeCert(EVP_PKEY* key, const std::string& cn, X509* issuer,
 Status WriteKeyAndCert(EVP_PKEY* key, X509* cert, const std::string& key_path,
                        const std::string& cert_path) {
   ASSIGN_OR_RETURN(std::string key_pem, KeyToPem(key));
-  Status s = WriteFileAtomically(key_path, key_pem, 0600);
+  Status s = common::WriteFileAtomic(key_path, key_pem, 0600);
   common::SecureZero(key_pem.data(), key_pem.size());
   RETURN_IF_ERROR(s);
   ASSIGN_OR_RETURN(std::string cert_pem, CertToPem(cert));
-  return WriteFileAtomically(cert_path, cert_pem, 0644);
+  return common::WriteFileAtomic(cert_path, cert_pem, 0644);
 }
 
 }  // namespace
