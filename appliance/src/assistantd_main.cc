@@ -12,6 +12,7 @@
 #include <string>
 
 #include "appliance/config.h"
+#include "common/file.h"
 #include "appliance/gateway.h"
 #include "appliance/tls_material.h"
 #include "common/json.h"
@@ -125,7 +126,7 @@ int main(int argc, char** argv) {
   for (const auto& [name, path] : models) config.models.push_back({name, path, "", {}});
   const bool default_model = config.models.empty();
   // Models registered with `assistant models import` (STATE/models.json).
-  if (auto text = appliance::ReadFile(config.state_dir + "/models.json"); text.ok()) {
+  if (auto text = common::ReadFile(config.state_dir + "/models.json"); text.ok()) {
     auto registry = common::Json::Parse(*text);
     const common::Json* list = registry.ok() ? registry->Find("models") : nullptr;
     if (list == nullptr || !list->is_array()) {

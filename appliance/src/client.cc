@@ -1,4 +1,5 @@
 #include "appliance/client.h"
+#include "common/file.h"
 
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
@@ -16,10 +17,10 @@ common::StatusOr<std::shared_ptr<grpc::Channel>> MakeClientChannel(const ClientO
         "no CA certificate given: pass --ca FILE (the appliance's ca.pem) or --state-dir");
   }
   grpc::SslCredentialsOptions ssl;
-  ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadFile(options.ca_cert_path));
+  ASSIGN_OR_RETURN(ssl.pem_root_certs, common::ReadFile(options.ca_cert_path));
   if (!options.client_cert_path.empty()) {
-    ASSIGN_OR_RETURN(ssl.pem_cert_chain, ReadFile(options.client_cert_path));
-    ASSIGN_OR_RETURN(ssl.pem_private_key, ReadFile(options.client_key_path));
+    ASSIGN_OR_RETURN(ssl.pem_cert_chain, common::ReadFile(options.client_cert_path));
+    ASSIGN_OR_RETURN(ssl.pem_private_key, common::ReadFile(options.client_key_path));
   }
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);

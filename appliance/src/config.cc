@@ -1,4 +1,5 @@
 #include "appliance/config.h"
+#include "common/file.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -284,7 +285,7 @@ StatusOr<GatewayConfig> ParseConfig(std::string_view yaml, std::string_view sour
 }
 
 StatusOr<GatewayConfig> LoadConfig(const std::string& path) {
-  ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  ASSIGN_OR_RETURN(std::string text, common::ReadFile(path));
   std::filesystem::path p(path);
   std::string base = p.has_parent_path() ? p.parent_path().string() : ".";
   return ParseConfig(text, path, base);

@@ -102,7 +102,7 @@ Status ConversationIndex::Load(const std::string& path) {
   std::lock_guard lock(mu_);
   path_ = path;
   if (::access(path.c_str(), F_OK) == 0) {
-    ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+    ASSIGN_OR_RETURN(std::string text, common::ReadFile(path));
     ASSIGN_OR_RETURN(common::Json root, common::Json::Parse(text));
     const common::Json* list = root.Find("conversations");
     if (list == nullptr || !list->is_array()) return common::DataLossError(path + ": malformed");
@@ -115,7 +115,7 @@ Status ConversationIndex::Load(const std::string& path) {
   // Changes after the snapshot; a torn last line (crash mid-write) is ignored.
   const std::string journal = path + ".journal";
   if (::access(journal.c_str(), F_OK) == 0) {
-    ASSIGN_OR_RETURN(std::string text, ReadFile(journal));
+    ASSIGN_OR_RETURN(std::string text, common::ReadFile(journal));
     size_t pos = 0;
     while (pos < text.size()) {
       size_t end = text.find('\n', pos);
@@ -218,7 +218,7 @@ Status LegalHoldStore::Load(const std::string& path) {
   std::lock_guard lock(mu_);
   path_ = path;
   if (::access(path.c_str(), F_OK) != 0) return common::OkStatus();
-  ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  ASSIGN_OR_RETURN(std::string text, common::ReadFile(path));
   ASSIGN_OR_RETURN(common::Json root, common::Json::Parse(text));
   const common::Json* list = root.Find("holds");
   if (list == nullptr || !list->is_array()) return common::DataLossError(path + ": malformed");

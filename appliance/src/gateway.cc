@@ -1,4 +1,5 @@
 #include "appliance/gateway.h"
+#include "common/file.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -126,7 +127,7 @@ class GatewayImpl final : public Gateway {
                                    " (scripts/run copies policy/config/default-policy.yaml there)");
     }
     ASSIGN_OR_RETURN(core_.policy, policy::PolicyHolder::FromFile(core_.policy_path));
-    ASSIGN_OR_RETURN(core_.policy_yaml, ReadFile(core_.policy_path));
+    ASSIGN_OR_RETURN(core_.policy_yaml, common::ReadFile(core_.policy_path));
     core_.policy_applied_s = core_.NowSeconds();
     core_.policy_applied_by = "file:" + core_.policy_path;
 
@@ -195,10 +196,10 @@ class GatewayImpl final : public Gateway {
 
     // The public API over TLS.
     grpc::SslServerCredentialsOptions ssl(GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
-    ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadFile(tls.ca_cert));
+    ASSIGN_OR_RETURN(ssl.pem_root_certs, common::ReadFile(tls.ca_cert));
     grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
-    ASSIGN_OR_RETURN(pair.private_key, ReadFile(tls.server_key));
-    ASSIGN_OR_RETURN(pair.cert_chain, ReadFile(tls.server_cert));
+    ASSIGN_OR_RETURN(pair.private_key, common::ReadFile(tls.server_key));
+    ASSIGN_OR_RETURN(pair.cert_chain, common::ReadFile(tls.server_cert));
     ssl.pem_key_cert_pairs.push_back(pair);
     common::SecureZero(pair.private_key.data(), pair.private_key.size());
     health_ = std::make_unique<HealthServiceImpl>(
@@ -254,7 +255,7 @@ class GatewayImpl final : public Gateway {
   int metrics_port() const override { return metrics_server_ ? metrics_server_->port() : 0; }
 
   Status ReloadPolicy() override {
-    auto text = ReadFile(core_.policy_path);
+    auto text = common::ReadFile(core_.policy_path);
     if (!text.ok()) return text.status();
     return ApplyPolicyText(&core_, *text, core_.policy_path, "SIGHUP").status();
   }

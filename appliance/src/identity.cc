@@ -123,7 +123,7 @@ StatusOr<std::unique_ptr<UserDirectory>> UserDirectory::FromYaml(std::string_vie
 }
 
 StatusOr<std::unique_ptr<UserDirectory>> UserDirectory::FromFile(const std::string& path) {
-  ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  ASSIGN_OR_RETURN(std::string text, common::ReadFile(path));
   return FromYaml(text, path);
 }
 
@@ -141,7 +141,7 @@ const UserDirectory::Entry* UserDirectory::Find(const std::vector<std::string>& 
 StatusOr<std::unique_ptr<TokenStore>> TokenStore::Open(const std::string& path, Clock clock) {
   auto store = std::unique_ptr<TokenStore>(new TokenStore(path, std::move(clock)));
   if (::access(path.c_str(), F_OK) != 0) return store;
-  ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  ASSIGN_OR_RETURN(std::string text, common::ReadFile(path));
   auto json = common::Json::Parse(text);
   if (!json.ok()) return json.status().WithContext(path);
   const common::Json* tokens = json->Find("tokens");

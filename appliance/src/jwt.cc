@@ -6,6 +6,7 @@
 #include <openssl/pem.h>
 
 #include "appliance/identity.h"
+#include "common/file.h"
 #include "appliance/tls_material.h"
 #include "common/json.h"
 
@@ -122,7 +123,7 @@ StatusOr<std::unique_ptr<JwtVerifier>> JwtVerifier::Create(const std::vector<Iss
   for (const auto& issuer : issuers) {
     auto ik = std::make_unique<IssuerKeys>();
     ik->issuer = issuer;
-    ASSIGN_OR_RETURN(std::string text, ReadFile(issuer.keys_file));
+    ASSIGN_OR_RETURN(std::string text, common::ReadFile(issuer.keys_file));
     if (text.find("-----BEGIN") != std::string::npos) {
       BIO* bio = BIO_new_mem_buf(text.data(), static_cast<int>(text.size()));
       while (EVP_PKEY* k = PEM_read_bio_PUBKEY(bio, nullptr, nullptr, nullptr)) {

@@ -1,4 +1,5 @@
 #include "appliance/server.h"
+#include "common/file.h"
 
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server.h>
@@ -14,10 +15,10 @@ class GatewayServerImpl final : public GatewayServer {
  public:
   common::Status Init(const ServerOptions& options) {
     grpc::SslServerCredentialsOptions ssl(GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
-    ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadFile(options.tls.ca_cert));
+    ASSIGN_OR_RETURN(ssl.pem_root_certs, common::ReadFile(options.tls.ca_cert));
     grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
-    ASSIGN_OR_RETURN(pair.private_key, ReadFile(options.tls.server_key));
-    ASSIGN_OR_RETURN(pair.cert_chain, ReadFile(options.tls.server_cert));
+    ASSIGN_OR_RETURN(pair.private_key, common::ReadFile(options.tls.server_key));
+    ASSIGN_OR_RETURN(pair.cert_chain, common::ReadFile(options.tls.server_cert));
     ssl.pem_key_cert_pairs.push_back(pair);
     common::SecureZero(pair.private_key.data(), pair.private_key.size());
 

@@ -73,7 +73,7 @@ StatusOr<std::string> CertToPem(X509* cert) {
 }
 
 StatusOr<PkeyPtr> LoadKey(const std::string& path) {
-  ASSIGN_OR_RETURN(std::string pem, ReadFile(path));
+  ASSIGN_OR_RETURN(std::string pem, common::ReadFile(path));
   BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   PkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
   common::SecureZero(pem.data(), pem.size());
@@ -82,7 +82,7 @@ StatusOr<PkeyPtr> LoadKey(const std::string& path) {
 }
 
 StatusOr<X509Ptr> LoadCert(const std::string& path) {
-  ASSIGN_OR_RETURN(std::string pem, ReadFile(path));
+  ASSIGN_OR_RETURN(std::string pem, common::ReadFile(path));
   BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   X509Ptr cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
   if (!cert) return common::InvalidArgumentError(OpenSslError(path + ": not a PEM certificate"));
@@ -147,13 +147,6 @@ TlsPaths TlsPathsIn(const std::string& dir) {
                   dir + "/server.key", dir + "/client.pem", dir + "/client.key"};
 }
 
-StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return common::NotFoundError("cannot read " + path + ": " + std::strerror(errno));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 Status IssueClientCertificate(const TlsPaths& ca, const std::string& common_name,
                               const std::string& cert_path, const std::string& key_path,

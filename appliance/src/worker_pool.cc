@@ -1,4 +1,5 @@
 #include "worker_pool.h"
+#include "common/file.h"
 
 #include <signal.h>
 #include <sys/prctl.h>
@@ -100,9 +101,9 @@ StatusOr<std::unique_ptr<WorkerPool>> WorkerPool::Start(const GatewayConfig& con
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
     if (wc.remote()) {
       grpc::SslCredentialsOptions ssl;
-      ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadFile(wc.tls_ca));
-      ASSIGN_OR_RETURN(ssl.pem_cert_chain, ReadFile(wc.tls_cert));
-      ASSIGN_OR_RETURN(ssl.pem_private_key, ReadFile(wc.tls_key));
+      ASSIGN_OR_RETURN(ssl.pem_root_certs, common::ReadFile(wc.tls_ca));
+      ASSIGN_OR_RETURN(ssl.pem_cert_chain, common::ReadFile(wc.tls_cert));
+      ASSIGN_OR_RETURN(ssl.pem_private_key, common::ReadFile(wc.tls_key));
       w->address = wc.address;
       w->channel = grpc::CreateCustomChannel(wc.address, grpc::SslCredentials(ssl), args);
     } else {

@@ -6,6 +6,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 
 namespace common {
 namespace {
@@ -24,6 +26,14 @@ void SyncParentDir(const std::string& path) {
 }
 
 }  // namespace
+
+StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFoundError("cannot read " + path + ": " + std::strerror(errno));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
 
 Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode) {
   const std::string tmp = path + ".tmp";

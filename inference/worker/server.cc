@@ -1,4 +1,5 @@
 #include "worker/server.h"
+#include "common/file.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,13 +11,6 @@
 namespace worker {
 namespace {
 
-common::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return common::NotFoundError("cannot read " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 }  // namespace
 
@@ -35,9 +29,9 @@ common::StatusOr<RunningServer> StartServer(const WorkerConfig& config, grpc::Se
     builder.AddListeningPort("unix:" + config.unix_socket, grpc::InsecureServerCredentials());
   }
   if (!config.tcp.address.empty()) {
-    ASSIGN_OR_RETURN(std::string cert, ReadFile(config.tcp.cert_file));
-    ASSIGN_OR_RETURN(std::string key, ReadFile(config.tcp.key_file));
-    ASSIGN_OR_RETURN(std::string ca, ReadFile(config.tcp.client_ca_file));
+    ASSIGN_OR_RETURN(std::string cert, common::ReadFile(config.tcp.cert_file));
+    ASSIGN_OR_RETURN(std::string key, common::ReadFile(config.tcp.key_file));
+    ASSIGN_OR_RETURN(std::string ca, common::ReadFile(config.tcp.client_ca_file));
     grpc::SslServerCredentialsOptions ssl(
         GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
     ssl.pem_root_certs = ca;

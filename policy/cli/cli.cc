@@ -1,5 +1,6 @@
 // `assistant policy check FILE` and `assistant policy explain ...`.
 #include "policy/cli.h"
+#include "common/file.h"
 
 #include <fstream>
 #include <sstream>
@@ -30,13 +31,6 @@ constexpr std::string_view kUsageText =
     "  \"prompt_tokens\": 100, \"max_output_tokens\": 200}\n"
     "exit status: 0 valid/allowed, 1 invalid input, 2 usage, 3 denied\n";
 
-common::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return common::NotFoundError("cannot open " + path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 struct Request {
   RequestContext context;
@@ -155,7 +149,7 @@ int Explain(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     err << "invalid policy: " << p.status().message() << "\n";
     return kInvalid;
   }
-  auto text = ReadFile(request_path);
+  auto text = common::ReadFile(request_path);
   if (!text.ok()) {
     err << text.status().message() << "\n";
     return kInvalid;

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "appliance/client.h"
+#include "common/file.h"
 #include "appliance/server.h"
 #include "appliance/tls_material.h"
 #include "assistant/v1/health.grpc.pb.h"
@@ -105,10 +106,10 @@ TEST(TlsMaterialTest, KeysAreOwnerOnlyAndExistingFilesAreKept) {
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   ASSERT_EQ(stat(first->ca_key.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
-  auto before = ReadFile(first->ca_cert);
+  auto before = common::ReadFile(first->ca_cert);
   auto second = EnsureLocalTls(dir);
   ASSERT_TRUE(second.ok());
-  EXPECT_EQ(*ReadFile(second->ca_cert), *before);
+  EXPECT_EQ(*common::ReadFile(second->ca_cert), *before);
   std::filesystem::remove_all(tmpl);
 }
 

@@ -42,9 +42,6 @@ common::Status IssueClientCertificate(const TlsPaths& ca, const std::string& com
                                       const std::string& cert_path, const std::string& key_path,
                                       int validity_days = 825);
 
-// Reads a whole file (for PEM material).
-common::StatusOr<std::string> ReadFile(const std::string& path);
-
 }  // namespace appliance
 
 #endif  // APPLIANCE_TLS_MATERIAL_H_

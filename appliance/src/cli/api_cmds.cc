@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "appliance/tls_material.h"
+#include "common/file.h"
 #include "common/json.h"
 #include "common/sha256.h"
 #include "assistant/v1/admin.grpc.pb.h"
@@ -273,7 +274,7 @@ int ImportModel(const Invocation& inv) {
   common::Json root = common::Json::MakeObject();
   root.Set("models", common::Json::MakeArray());
   if (std::filesystem::exists(registry)) {
-    auto text = ReadFile(registry);
+    auto text = common::ReadFile(registry);
     auto parsed = text.ok() ? common::Json::Parse(*text) : common::StatusOr<common::Json>(text.status());
     if (!parsed.ok() || parsed->Find("models") == nullptr) {
       std::cerr << "assistant models import: " << registry << " is not a model registry\n";
@@ -571,7 +572,7 @@ int RunAdmin(Invocation& inv) {
     return 0;
   }
   if (a[0] == "policy" && (sub == "validate" || sub == "apply") && !args.positional.empty()) {
-    auto text = ReadFile(args.positional[0]);
+    auto text = common::ReadFile(args.positional[0]);
     if (!text.ok()) {
       std::cerr << "assistant admin policy: " << text.status().message() << "\n";
       return 2;
@@ -740,7 +741,7 @@ int RunAudit(Invocation& inv) {
   if (a[0] == "verify") {
     v1::VerifyRequest req;
     if (args.Has("--checkpoint")) {
-      auto text = ReadFile(args.Get("--checkpoint"));
+      auto text = common::ReadFile(args.Get("--checkpoint"));
       if (!text.ok()) {
         std::cerr << "assistant audit verify: " << text.status().message() << "\n";
         return 2;

@@ -1,4 +1,5 @@
-// Replacing a small file so that a crash leaves either the old or the new contents, never a mix.
+// Whole-file reads, and replacing a small file so that a crash leaves either the old or the new
+// contents, never a mix.
 #ifndef COMMON_FILE_H_
 #define COMMON_FILE_H_
 
@@ -10,6 +11,9 @@
 #include "common/status.h"
 
 namespace common {
+
+// The whole file. NOT_FOUND (naming the file and the system's reason) when it cannot be opened.
+StatusOr<std::string> ReadFile(const std::string& path);
 
 // Writes `data` to `path`.tmp with permissions `mode`, flushes it to disk, renames it over `path`
 // and flushes the directory. On failure `path` is untouched, the temporary file is removed, and

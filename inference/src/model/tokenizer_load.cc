@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "common/json.h"
+#include "common/file.h"
 #include "inference/tokenizer.h"
 #include "model/tokenizer_impl.h"
 
@@ -45,13 +46,6 @@ int32_t OptionalId(const GgufFile& g, const char* key) {
   return static_cast<int32_t>(*v);
 }
 
-StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return common::NotFoundError("cannot open '" + path + "'");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // "bos_token": "<s>" or {"content": "<s>", ...} or null.
 std::string TokenName(const Json* j) {
@@ -311,10 +305,10 @@ StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::FromHfJson(std::string_view toke
 
 StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::FromHfFiles(const std::string& tokenizer_json_path,
                                                             const std::string& config_json_path) {
-  ASSIGN_OR_RETURN(std::string tj, ReadFile(tokenizer_json_path));
+  ASSIGN_OR_RETURN(std::string tj, common::ReadFile(tokenizer_json_path));
   std::string cj;
   if (!config_json_path.empty()) {
-    ASSIGN_OR_RETURN(cj, ReadFile(config_json_path));
+    ASSIGN_OR_RETURN(cj, common::ReadFile(config_json_path));
   }
   return FromHfJson(tj, cj);
 }
