@@ -11,24 +11,13 @@
 
 #include "backend/cpu/thread_pool.h"
 #include "inference/quant.h"
+#include "kernel_test_util.h"
 
 namespace inference::cpu {
 namespace {
 
-std::vector<const Kernels*> AllKernels() {
-  std::vector<const Kernels*> out = {&GenericKernels()};
-  if (const Kernels* k = Avx2Kernels()) out.push_back(k);
-  if (const Kernels* k = Avx512Kernels()) out.push_back(k);
-  return out;
-}
-
-std::vector<float> RandomVector(int64_t n, uint32_t seed, float scale = 1.0f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, scale);
-  std::vector<float> v(n);
-  for (auto& x : v) x = dist(rng);
-  return v;
-}
+using test_util::AllKernels;
+using test_util::RandomVector;
 
 // The activation row as the kernel sees it, back in floats (our Q8 formats are exact to undo).
 std::vector<float> DequantizeActivations(ActivationFormat f, const std::vector<uint8_t>& a,

@@ -19,24 +19,13 @@
 #include "inference/model.h"
 #include "inference/quant.h"
 #include "inference/synth.h"
+#include "kernel_test_util.h"
 
 namespace inference::cpu {
 namespace {
 
-std::vector<const Kernels*> AllKernels() {
-  std::vector<const Kernels*> out = {&GenericKernels()};
-  if (const Kernels* k = Avx2Kernels()) out.push_back(k);
-  if (const Kernels* k = Avx512Kernels()) out.push_back(k);
-  return out;
-}
-
-std::vector<float> RandomVector(int64_t n, uint32_t seed, float scale = 1.0f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, scale);
-  std::vector<float> v(n);
-  for (auto& x : v) x = dist(rng);
-  return v;
-}
+using test_util::AllKernels;
+using test_util::RandomVector;
 
 // rows x cols random weights in the file layout of `type`.
 std::vector<uint8_t> QuantizedMatrix(GgmlType type, int64_t rows, int64_t cols, uint32_t seed) {
