@@ -255,15 +255,25 @@ void GetScaleMinK4(int j, const uint8_t* q, uint8_t* d, uint8_t* m) {
   }
 }
 
+namespace {
+
+// The value of largest magnitude, with its sign (the first one on ties).
+float LargestMagnitude(const float* x, int n) {
+  float amax = 0, max = 0;
+  for (int j = 0; j < n; ++j) {
+    if (amax < std::fabs(x[j])) {
+      amax = std::fabs(x[j]);
+      max = x[j];
+    }
+  }
+  return max;
+}
+
+}  // namespace
+
 void QuantizeRowQ4_0(const float* x, BlockQ4_0* y, int64_t n) {
   for (int64_t i = 0; i < n / kQK4_0; ++i, x += kQK4_0) {
-    float amax = 0, max = 0;
-    for (int j = 0; j < kQK4_0; ++j) {
-      if (amax < std::fabs(x[j])) {
-        amax = std::fabs(x[j]);
-        max = x[j];
-      }
-    }
+    const float max = LargestMagnitude(x, kQK4_0);
     const float d = max / -8;
     const float id = d != 0 ? 1.0f / d : 0.0f;
     y[i].d = Fp32ToFp16(d);
@@ -300,13 +310,7 @@ void QuantizeRowQ4_1(const float* x, BlockQ4_1* y, int64_t n) {
 
 void QuantizeRowQ5_0(const float* x, BlockQ5_0* y, int64_t n) {
   for (int64_t i = 0; i < n / kQK5_0; ++i, x += kQK5_0) {
-    float amax = 0, max = 0;
-    for (int j = 0; j < kQK5_0; ++j) {
-      if (amax < std::fabs(x[j])) {
-        amax = std::fabs(x[j]);
-        max = x[j];
-      }
-    }
+    const float max = LargestMagnitude(x, kQK5_0);
     const float d = max / -16;
     const float id = d != 0 ? 1.0f / d : 0.0f;
     y[i].d = Fp32ToFp16(d);
