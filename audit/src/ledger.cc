@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <ctime>
 
+#include <sqlcipher/sqlite3.h>
+
 #include "common/sha256.h"
 #include "crypto.h"
 #include "db.h"
@@ -72,10 +74,55 @@ common::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(const MasterKey& master_k
     RETURN_IF_ERROR(db->Exec("COMMIT"));
   }
   RETURN_IF_ERROR(db->TuneForAppends(uint64_t{16} << 20));
+  // The checkpointer's own connection (see ckpt_db_ in ledger.h).
+  auto ckpt_db = Db::Open(options.path, key, Db::Mode::kReadWrite, options.sqlite_vfs);
   std::unique_ptr<Ledger> ledger(new Ledger(std::move(options), std::move(db)));
   RETURN_IF_ERROR(ledger->LoadState());
+  if (ckpt_db.ok()) {
+    ledger->ckpt_db_ = std::move(ckpt_db).value();
+    // Replaces SQLite's automatic checkpoint (itself a WAL hook).
+    sqlite3_wal_hook(ledger->db_->raw(), &Ledger::OnWalCommit, ledger.get());
+    ledger->checkpointer_ = std::thread([l = ledger.get()] { l->CheckpointLoop(); });
+  }
   ledger->committer_ = std::thread([l = ledger.get()] { l->Run(); });
   return ledger;
+}
+
+// WAL pages after which a checkpoint is due (SQLite's own default).
+constexpr int kCheckpointPages = 1000;
+
+int Ledger::OnWalCommit(void* arg, sqlite3*, const char*, int wal_pages) {
+  if (wal_pages >= kCheckpointPages) {
+    auto* l = static_cast<Ledger*>(arg);
+    {
+      std::lock_guard<std::mutex> lk(l->ckpt_sig_mu_);
+      l->ckpt_wanted_ = true;
+    }
+    l->ckpt_cv_.notify_one();
+  }
+  return SQLITE_OK;
+}
+
+void Ledger::CheckpointLoop() {
+  std::unique_lock<std::mutex> lk(ckpt_sig_mu_);
+  while (true) {
+    ckpt_cv_.wait(lk, [&] { return ckpt_stop_ || ckpt_wanted_; });
+    if (ckpt_stop_) return;
+    ckpt_wanted_ = false;
+    lk.unlock();
+    {
+      // PASSIVE: copies what it can without waiting for the writer; the
+      // writer restarts the WAL from its start once all of it is copied. A
+      // failure (e.g. a full disk) leaves the WAL to grow and is retried at
+      // the next threshold; the appends themselves are not affected.
+      std::lock_guard<std::mutex> db_lk(ckpt_db_mu_);
+      if (ckpt_db_) {
+        (void)sqlite3_wal_checkpoint_v2(ckpt_db_->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                        nullptr, nullptr);
+      }
+    }
+    lk.lock();
+  }
 }
 
 common::Status Ledger::LoadState() {
@@ -129,6 +176,12 @@ Ledger::~Ledger() {
   }
   work_cv_.notify_all();
   if (committer_.joinable()) committer_.join();
+  {
+    std::lock_guard<std::mutex> lk(ckpt_sig_mu_);
+    ckpt_stop_ = true;
+  }
+  ckpt_cv_.notify_all();
+  if (checkpointer_.joinable()) checkpointer_.join();
 }
 
 common::StatusOr<uint64_t> Ledger::Append(Record record) {
@@ -136,6 +189,21 @@ common::StatusOr<uint64_t> Ledger::Append(Record record) {
   p.record = std::move(record);
   std::unique_lock<std::mutex> lk(mu_);
   if (stop_) return common::UnavailableError("ledger is closing");
+  if (!committing_ && queue_.empty()) {
+    // Nothing is being written: commit this record here, without handing it
+    // to the committer and waiting to be woken (two thread switches, each a
+    // run-queue wait on a busy machine). Appends that arrive meanwhile queue
+    // for the committer, which takes them as one batch once this is done.
+    committing_ = true;
+    lk.unlock();
+    std::vector<Pending*> batch{&p};
+    CommitBatch(batch);
+    lk.lock();
+    committing_ = false;
+    if (!queue_.empty() || stop_) work_cv_.notify_one();
+    if (!p.status.ok()) return p.status;
+    return p.seq;
+  }
   queue_.push_back(&p);
   work_cv_.notify_one();
   p.done_cv.wait(lk, [&] { return p.done; });
@@ -146,8 +214,9 @@ common::StatusOr<uint64_t> Ledger::Append(Record record) {
 void Ledger::Run() {
   std::unique_lock<std::mutex> lk(mu_);
   while (true) {
-    work_cv_.wait(lk, [&] { return stop_ || !queue_.empty(); });
+    work_cv_.wait(lk, [&] { return !committing_ && (stop_ || !queue_.empty()); });
     if (queue_.empty()) return;  // stopping and drained
+    committing_ = true;
     std::vector<Pending*> batch;
     while (!queue_.empty() && batch.size() < options_.max_batch) {
       batch.push_back(queue_.front());
@@ -156,6 +225,7 @@ void Ledger::Run() {
     lk.unlock();
     CommitBatch(batch);
     lk.lock();
+    committing_ = false;
     for (Pending* p : batch) {
       p->done = true;
       p->done_cv.notify_one();
@@ -340,8 +410,22 @@ common::StatusOr<uint64_t> Ledger::PruneBefore(int64_t cutoff_us) {
 
 common::Status Ledger::Rekey(const MasterKey& new_master_key) {
   ASSIGN_OR_RETURN(common::SecretBytes key, new_master_key.Derive("ledger-db"));
+  std::lock_guard<std::mutex> ckpt_lk(ckpt_db_mu_);
   std::lock_guard<std::mutex> lk(db_mu_);
-  return db_->Rekey(key);
+  const bool background = ckpt_db_ != nullptr;
+  ckpt_db_.reset();  // rekeying wants the only connection
+  common::Status st = db_->Rekey(key);
+  if (background) {
+    auto reopened = st.ok() ? Db::Open(options_.path, key, Db::Mode::kReadWrite, options_.sqlite_vfs)
+                            : common::StatusOr<std::unique_ptr<Db>>(st);
+    if (reopened.ok()) {
+      ckpt_db_ = std::move(reopened).value();
+    } else {
+      // No background connection: SQLite's automatic checkpoint again.
+      sqlite3_wal_autocheckpoint(db_->raw(), kCheckpointPages);
+    }
+  }
+  return st;
 }
 
 }  // namespace audit

@@ -182,7 +182,10 @@ grpc::Status InferenceServiceImpl::Generate(grpc::ServerContext* context,
         text += more.text;
       }
       token->set_text(std::move(text));
-      if (!client_gone && !writer->Write(out)) {
+      // The last tokens and the finish go out in one flush (with the status).
+      grpc::WriteOptions token_options;
+      if (finished_next) token_options.set_buffer_hint();
+      if (!client_gone && !writer->Write(out, token_options)) {
         client_gone = true;
         stream->Cancel();
       }
@@ -199,6 +202,11 @@ grpc::Status InferenceServiceImpl::Generate(grpc::ServerContext* context,
       fin->set_prefill_micros(static_cast<uint64_t>(ev.timings.prefill_micros));
       fin->set_decode_micros(static_cast<uint64_t>(ev.timings.decode_micros));
       if (!ev.error.ok()) fin->set_error(ev.error.ToString());
+      // The finish is the stream's last message: it travels with the status.
+      if (!client_gone && !context->IsCancelled()) {
+        writer->WriteLast(out, grpc::WriteOptions());
+        continue;  // the stream ends next (kEnd)
+      }
     }
     if (!client_gone && !writer->Write(out)) {
       client_gone = true;

@@ -405,6 +405,37 @@ TEST_F(LedgerTest, RekeyedLedgerOpensOnlyWithTheNewKey) {
   EXPECT_TRUE(report->ok()) << report->Summary();
 }
 
+// The WAL is copied into the database file by the ledger's own background
+// connection (no append runs the checkpoint): the file grows while appends
+// go on, and again after a rekey (which reopens that connection).
+TEST_F(LedgerTest, WalIsCheckpointedInTheBackgroundAlsoAfterARekey) {
+  auto l = OpenLedger();
+  ASSERT_NE(l, nullptr);
+  const std::string path = dir_.File("ledger.db");
+  auto grows_past = [&](uintmax_t size) {
+    for (int i = 0; i < 500; ++i) {
+      if (std::filesystem::file_size(path) > size) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  };
+  const uintmax_t initial = std::filesystem::file_size(path);
+  AppendN(*l, 0, 1500);
+  EXPECT_TRUE(grows_past(initial)) << "no checkpoint after 1500 appends";
+  MasterKey next = testing::TestMasterKey(0x77);
+  ASSERT_TRUE(l->Rekey(next).ok());
+  const uintmax_t rekeyed = std::filesystem::file_size(path);
+  AppendN(*l, 1500, 3000);
+  EXPECT_TRUE(grows_past(rekeyed)) << "no checkpoint after the rekey";
+  l.reset();
+  auto reader = LedgerReader::Open(path, next);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  auto report = (*reader)->Verify(Trusted());
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok()) << report->Summary();
+  EXPECT_EQ(report->tree_size, 3000u);
+}
+
 }  // namespace
 }  // namespace audit
 

@@ -3,7 +3,7 @@
 # sampling the resident memory (VmRSS) of both every few seconds.
 #
 #   tests/e2e/soak.sh [--build DIR] [--seconds N] [--clients N] [--interval S]
-#                     [--warmup S] [--stored] [--state DIR]
+#                     [--warmup S] [--stored] [--state DIR] [--rate R]
 #
 # Prints every sample, then per process the first sample after the warm-up,
 # the last, the maximum and last/first; exits 1 if a process's last or max
@@ -21,6 +21,7 @@ INTERVAL=5
 WARMUP=30
 STORED=""
 STATE=""
+RATE=0
 while [ $# -gt 0 ]; do
   case $1 in
     --build) BUILD=$(cd "$2" && pwd); shift 2 ;;
@@ -29,6 +30,7 @@ while [ $# -gt 0 ]; do
     --interval) INTERVAL=$2; shift 2 ;;
     --warmup) WARMUP=$2; shift 2 ;;
     --stored) STORED=--stored; shift ;;
+    --rate) RATE=$2; shift 2 ;;
     --state) STATE=$2; shift 2 ;;
     -h|--help) sed -n 2,14p "$0"; exit 0 ;;
     *) echo "soak.sh: unknown option $1" >&2; exit 2 ;;
@@ -56,7 +58,7 @@ rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2> /dev/null || echo 0; }
 echo "soak: ${SECONDS_TOTAL}s, $CLIENTS clients, sample every ${INTERVAL}s, warm-up ${WARMUP}s," \
      "assistantd $DAEMON, worker $WORKER, $(nproc) cpus, load $(cut -d' ' -f1-3 /proc/loadavg)"
 "$BUILD/appliance/assistant" --server "127.0.0.1:$PORT" --state-dir "$STATE" --json bench \
-  --clients "$CLIENTS" --seconds "$SECONDS_TOTAL" --max-tokens 16 $STORED > "$STATE.bench.json" &
+  --clients "$CLIENTS" --seconds "$SECONDS_TOTAL" --max-tokens 16 --rate "$RATE" --samples "$STATE.samples" $STORED > "$STATE.bench.json" &
 BENCH=$!
 SAMPLES=$STATE.rss
 : > "$SAMPLES"

@@ -39,6 +39,10 @@ struct Result {
   uint64_t errors = 0;
   std::string first_error;
   double seconds = 0;
+  // Paced runs (--rate): requests that started later than scheduled because
+  // the client's previous request had not finished (the offered rate was
+  // not met for them; their latency counts from the scheduled start).
+  uint64_t late_starts = 0;
 };
 
 double Pct(std::vector<double> v, double p) {
@@ -48,8 +52,15 @@ double Pct(std::vector<double> v, double p) {
   return v[std::min(i, v.size() - 1)];
 }
 
+// rate == 0: closed loop, each client sends its next request as soon as
+// the previous one ends (the machine's saturation throughput; latency is
+// then mostly queueing). rate > 0: the clients together offer `rate`
+// requests/s, each on its own fixed schedule (staggered); a request whose
+// slot passed while the client was busy starts at once, is counted late,
+// and its client latency counts from its scheduled slot (no coordinated
+// omission).
 template <typename Fn>
-Result Drive(int clients, double seconds, Fn one_request) {
+Result Drive(int clients, double seconds, double rate, Fn one_request) {
   Result result;
   std::mutex mu;
   std::atomic<bool> stop{false};
@@ -58,13 +69,33 @@ Result Drive(int clients, double seconds, Fn one_request) {
   for (int c = 0; c < clients; ++c) {
     threads.emplace_back([&, c] {
       std::vector<Sample> local;
-      uint64_t errors = 0;
+      uint64_t errors = 0, late = 0;
       std::string first_error;
       uint64_t n = 0;
+      const auto interval = std::chrono::duration_cast<Clock::duration>(
+          std::chrono::duration<double>(rate > 0 ? clients / rate : 0));
+      auto slot = t0 + interval * c / std::max(clients, 1);
       while (!stop.load()) {
+        Clock::time_point scheduled = Clock::now();
+        if (rate > 0) {
+          if (slot > scheduled) {
+            std::this_thread::sleep_until(slot);
+          } else if (n > 0) {
+            ++late;
+          }
+          scheduled = slot;
+          slot += interval;
+          if (std::chrono::duration<double>(scheduled - t0).count() >= seconds) break;
+        }
         Sample s;
         std::string err;
+        const auto begin = Clock::now();
         if (one_request(c, n++, &s, &err)) {
+          // Client latency from the scheduled slot (the same as the
+          // actual start in a closed loop or when on time).
+          const double wait_ms = std::chrono::duration<double, std::milli>(begin - scheduled).count();
+          s.total_ms += wait_ms;
+          s.ttft_ms += wait_ms;
           local.push_back(s);
         } else {
           ++errors;
@@ -75,6 +106,7 @@ Result Drive(int clients, double seconds, Fn one_request) {
       std::lock_guard lock(mu);
       result.samples.insert(result.samples.end(), local.begin(), local.end());
       result.errors += errors;
+      result.late_starts += late;
       if (result.first_error.empty()) result.first_error = first_error;
     });
   }
@@ -128,6 +160,7 @@ common::Json Report(const char* name, const Result& r) {
   j.Set("errors", static_cast<int64_t>(r.errors));
   j.Set("seconds", r.seconds);
   j.Set("requests_per_second", static_cast<double>(r.samples.size()) / std::max(r.seconds, 1e-9));
+  j.Set("late_starts", static_cast<int64_t>(r.late_starts));
   j.Set("ttft_ms_p50", Pct(ttft, 0.5));
   j.Set("ttft_ms_p99", Pct(ttft, 0.99));
   j.Set("latency_ms_p50", Pct(total, 0.5));
@@ -162,8 +195,8 @@ common::Json Report(const char* name, const Result& r) {
 
 int RunBench(Invocation& inv) {
   int clients = 64, max_tokens = 16;
-  double seconds = 10;
-  std::string worker_socket, model, prompt = "Once upon a time";
+  double seconds = 10, rate = 0;
+  std::string worker_socket, model, prompt = "Once upon a time", samples_path;
   bool stored = false;
   for (size_t i = 0; i < inv.args.size(); ++i) {
     const std::string& a = inv.args[i];
@@ -171,9 +204,16 @@ int RunBench(Invocation& inv) {
     if (a == "--help" || a == "-h") {
       std::cout << "usage: assistant [GLOBAL OPTIONS] bench [--clients N] [--seconds S]\n"
                    "         [--max-tokens N] [--model NAME] [--prompt TEXT] [--stored]\n"
-                   "         [--worker-socket PATH]\n\n"
+                   "         [--worker-socket PATH] [--rate R] [--samples FILE]\n\n"
                    "Drives N concurrent streaming chat clients over mTLS for S seconds and\n"
                    "reports requests/s, time to first token, latency p50/p99 and errors.\n"
+                   "Without --rate each client sends its next request as soon as the last\n"
+                   "ends (the saturation throughput; latency is then mostly queueing). With\n"
+                   "--rate R the N clients together offer R requests/s, each on a fixed\n"
+                   "schedule; a request that could not start on time is counted in\n"
+                   "late_starts and its latency counts from its scheduled time.\n"
+                   "--samples FILE writes one line per request (client times and the\n"
+                   "gateway's breakdown, microseconds).\n"
                    "Gateway-added latency, per request (server.added_ms): the gateway's time\n"
                    "for the request (handler entry to the final message) minus the worker's\n"
                    "own time for it (queue + prefill + decode, as the worker reports it), with\n"
@@ -190,6 +230,8 @@ int RunBench(Invocation& inv) {
     try {
       if (a == "--clients") clients = std::stoi(next());
       else if (a == "--seconds") seconds = std::stod(next());
+      else if (a == "--rate") rate = std::stod(next());
+      else if (a == "--samples") samples_path = next();
       else if (a == "--max-tokens") max_tokens = std::stoi(next());
       else if (a == "--worker-socket") worker_socket = next();
       else if (a == "--model") model = next();
@@ -215,7 +257,7 @@ int RunBench(Invocation& inv) {
     stubs.push_back(assistant::v1::ChatService::NewStub(*ch));
   }
   const std::string load_before = LoadAverage();
-  auto gateway = Drive(clients, seconds, [&](int c, uint64_t, Sample* s, std::string* err) {
+  auto gateway = Drive(clients, seconds, rate, [&](int c, uint64_t, Sample* s, std::string* err) {
     assistant::v1::ChatRequest req;
     req.set_model(model);
     req.set_incognito(!stored);
@@ -247,9 +289,24 @@ int RunBench(Invocation& inv) {
     return st.ok();
   });
   const std::string load_after = LoadAverage();
+  if (!samples_path.empty()) {
+    // One line per request: the client's times and the gateway's breakdown
+    // (durations only; never content).
+    std::ofstream f(samples_path);
+    for (const auto& smp : gateway.samples) {
+      f << "ttft_ms=" << smp.ttft_ms << " total_ms=" << smp.total_ms;
+      for (const auto& [k, v] : smp.server_us) f << " " << k << "_us=" << v;
+      f << "\n";
+    }
+    if (!f) {
+      std::cerr << "assistant bench: cannot write " << samples_path << "\n";
+      return 1;
+    }
+  }
   common::Json out = common::Json::MakeObject();
   out.Set("clients", clients);
   out.Set("max_tokens", max_tokens);
+  out.Set("offered_rate", rate);
   out.Set("stored", stored);
   out.Set("cpus", static_cast<int64_t>(std::thread::hardware_concurrency()));
   out.Set("loadavg_before", load_before);
@@ -276,7 +333,7 @@ int RunBench(Invocation& inv) {
         wmodel = models.models(0).name();
       }
     }
-    auto worker = Drive(clients, seconds, [&](int, uint64_t, Sample* s, std::string* err) {
+    auto worker = Drive(clients, seconds, rate, [&](int, uint64_t, Sample* s, std::string* err) {
       inference::v1::GenerateRequest req;
       req.set_model(wmodel);
       // As the gateway sends it to a template-less model (stories260K): text.

@@ -28,6 +28,8 @@
 #include "audit/record.h"
 #include "common/status.h"
 
+struct sqlite3;
+
 namespace audit {
 
 namespace internal {
@@ -41,8 +43,10 @@ struct LedgerOptions {
   std::string origin;                      // checkpoint origin; default from the log id
   size_t max_batch = 2048;                 // records per group commit at most
   uint64_t head_interval = 1024;           // keep one signed head per this many records
-  // Called (from the committer thread) when appends start failing, once per
-  // outage, and when they succeed again with the number refused meanwhile.
+  // Called (from the committing thread: the committer, or an appender that
+  // found the ledger idle and committed its record itself) when appends start
+  // failing, once per outage, and when they succeed again with the number
+  // refused meanwhile.
   std::function<void(const common::Status&)> on_failure;
   std::function<void(uint64_t refused)> on_recovered;
   // Name of a registered SQLite VFS to store through (fault-injection tests);
@@ -88,6 +92,8 @@ class Ledger {
   Ledger(LedgerOptions options, std::unique_ptr<internal::Db> db);
   common::Status LoadState();
   void Run();
+  void CheckpointLoop();
+  static int OnWalCommit(void* ledger, sqlite3* db, const char* name, int wal_pages);
   void CommitBatch(std::vector<Pending*>& batch);
   common::Status CommitLocked(std::vector<Pending*>& batch, std::vector<Record>& synthetic);
 
@@ -113,8 +119,22 @@ class Ledger {
   std::condition_variable work_cv_;
   std::deque<Pending*> queue_;
   bool stop_ = false;
+  bool committing_ = false;  // a batch (the committer's or an inline one) is being written
 
   std::thread committer_;
+
+  // The WAL checkpointer: a second connection copies the WAL into the
+  // database file in the background, so that no append waits for a
+  // checkpoint (SQLite's automatic checkpoint would run inside the commit
+  // that crosses the threshold). Absent if that connection could not open:
+  // then SQLite's automatic checkpoint stays on.
+  std::mutex ckpt_db_mu_;  // held while checkpointing and while rekeying
+  std::unique_ptr<internal::Db> ckpt_db_;
+  std::mutex ckpt_sig_mu_;  // never held across I/O: the commit path signals through it
+  std::condition_variable ckpt_cv_;
+  bool ckpt_wanted_ = false;
+  bool ckpt_stop_ = false;
+  std::thread checkpointer_;
 };
 
 // ---- Reading, querying, proving, verifying ----

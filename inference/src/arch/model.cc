@@ -386,6 +386,18 @@ StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& gguf_path,
   if (!backend) {
     BackendOptions backend_options;
     backend_options.threads = options.threads;
+    // Threads "auto" on a model this small: one thread. Its matrices are a
+    // few microseconds of work each; handing them to a pool costs more than
+    // it saves, and the pool's waiting threads take CPU from the gateway on
+    // the same machine. An explicit thread count is kept.
+    constexpr uint64_t kSmallModelBytes = uint64_t{16} << 20;
+    if (options.threads == 0 && file->file_size() < kSmallModelBytes) {
+      backend_options.threads = 1;
+      std::fprintf(stderr,
+                   "{\"level\":\"info\",\"component\":\"inference\",\"msg\":\"model file is "
+                   "%.1f MiB (under 16 MiB): one CPU thread; set threads to override\"}\n",
+                   static_cast<double>(file->file_size()) / (1 << 20));
+    }
     ASSIGN_OR_RETURN(backend, CreateCpuBackend(backend_options));
     arch::WeightLoader loader(*file, backend.get());
     RETURN_IF_ERROR(arch->Load(loader));
