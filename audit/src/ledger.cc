@@ -91,14 +91,36 @@ common::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(const MasterKey& master_k
 // WAL pages after which a checkpoint is due (SQLite's own default).
 constexpr int kCheckpointPages = 1000;
 
-int Ledger::OnWalCommit(void* arg, sqlite3*, const char*, int wal_pages) {
-  if (wal_pages >= kCheckpointPages) {
-    auto* l = static_cast<Ledger*>(arg);
-    {
-      std::lock_guard<std::mutex> lk(l->ckpt_sig_mu_);
+// Runs on the committing thread after each commit. A checkpoint in two
+// parts: the background connection copies the bulk of the WAL; then the next
+// commit copies the few frames written meanwhile itself (a short PASSIVE
+// checkpoint), so that the WAL is complete in the database and the commit
+// after it starts the WAL from its beginning again. A background checkpoint
+// alone would rarely catch up with a busy writer: the WAL would only grow and
+// the checkpointer run without pause.
+int Ledger::OnWalCommit(void* arg, sqlite3* db, const char*, int wal_pages) {
+  auto* l = static_cast<Ledger*>(arg);
+  if (wal_pages < kCheckpointPages) {
+    // A short WAL: it started again (the background part caught up with
+    // the writer by itself), so nothing is left to finish.
+    std::lock_guard<std::mutex> lk(l->ckpt_sig_mu_);
+    l->ckpt_bulk_done_ = false;
+    return SQLITE_OK;
+  }
+  bool finish_here = false;
+  {
+    std::lock_guard<std::mutex> lk(l->ckpt_sig_mu_);
+    if (l->ckpt_running_) return SQLITE_OK;
+    if (l->ckpt_bulk_done_) {
+      l->ckpt_bulk_done_ = false;
+      finish_here = true;
+    } else if (!l->ckpt_wanted_) {
       l->ckpt_wanted_ = true;
+      l->ckpt_cv_.notify_one();
     }
-    l->ckpt_cv_.notify_one();
+  }
+  if (finish_here) {
+    (void)sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
   }
   return SQLITE_OK;
 }
@@ -109,6 +131,7 @@ void Ledger::CheckpointLoop() {
     ckpt_cv_.wait(lk, [&] { return ckpt_stop_ || ckpt_wanted_; });
     if (ckpt_stop_) return;
     ckpt_wanted_ = false;
+    ckpt_running_ = true;
     lk.unlock();
     {
       // PASSIVE: copies what it can without waiting for the writer; the
@@ -122,6 +145,8 @@ void Ledger::CheckpointLoop() {
       }
     }
     lk.lock();
+    ckpt_running_ = false;
+    ckpt_bulk_done_ = true;
   }
 }
 

@@ -145,6 +145,8 @@ grpc::Status InferenceServiceImpl::Generate(grpc::ServerContext* context,
 
   bool client_gone = false;
   GenerateEvent ev;
+  // When the next token event may be written: the first at once.
+  std::chrono::steady_clock::time_point next_write{};
   while (true) {
     const auto wait = stream->NextFor(&ev, options_.cancel_poll);
     if (wait == GenerationStream::Wait::kEnd) break;
@@ -168,12 +170,17 @@ grpc::Status InferenceServiceImpl::Generate(grpc::ServerContext* context,
       auto* token = out.mutable_token();
       if (ev.token >= 0) token->add_ids(ev.token);
       std::string text = std::move(ev.text);
-      // Coalesce tokens that are already waiting into this event.
+      // Coalesce into this event the tokens already waiting and, until this
+      // stream's next write is due, the ones that follow (the finish ends
+      // the wait at once).
       bool finished_next = false;
       GenerateEvent more;
-      while (token->ids_size() < options_.max_tokens_per_event &&
-             stream->NextFor(&more, std::chrono::microseconds(0)) ==
-                 GenerationStream::Wait::kEvent) {
+      while (token->ids_size() < options_.max_tokens_per_event) {
+        const auto now = std::chrono::steady_clock::now();
+        const auto budget = next_write > now ? std::chrono::duration_cast<std::chrono::microseconds>(
+                                                   next_write - now)
+                                             : std::chrono::microseconds(0);
+        if (stream->NextFor(&more, budget) != GenerationStream::Wait::kEvent) break;
         if (more.kind != GenerateEvent::Kind::kToken) {
           finished_next = true;
           break;
@@ -182,10 +189,8 @@ grpc::Status InferenceServiceImpl::Generate(grpc::ServerContext* context,
         text += more.text;
       }
       token->set_text(std::move(text));
-      // The last tokens and the finish go out in one flush (with the status).
-      grpc::WriteOptions token_options;
-      if (finished_next) token_options.set_buffer_hint();
-      if (!client_gone && !writer->Write(out, token_options)) {
+      next_write = std::chrono::steady_clock::now() + options_.min_event_interval;
+      if (!client_gone && !writer->Write(out)) {
         client_gone = true;
         stream->Cancel();
       }

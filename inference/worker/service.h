@@ -22,6 +22,12 @@ struct ServiceOptions {
   std::chrono::milliseconds cancel_poll{10};
   // Most tokens coalesced into one Token event.
   int max_tokens_per_event = 16;
+  // A stream's token events go out at most this often: the first token and
+  // the finish at once, the tokens between them gathered meanwhile. A fast
+  // model's 16 tokens are then a few messages instead of 16 (fewer thread
+  // switches here and in the gateway, which relays per message); a model
+  // slower than one token per interval streams token by token, unchanged.
+  std::chrono::microseconds min_event_interval{250};
 };
 
 class InferenceServiceImpl final : public inference::v1::InferenceService::Service {

@@ -132,7 +132,9 @@ class Ledger {
   std::unique_ptr<internal::Db> ckpt_db_;
   std::mutex ckpt_sig_mu_;  // never held across I/O: the commit path signals through it
   std::condition_variable ckpt_cv_;
-  bool ckpt_wanted_ = false;
+  bool ckpt_wanted_ = false;     // the background part is due
+  bool ckpt_running_ = false;    // ... and running
+  bool ckpt_bulk_done_ = false;  // ... and done: the next commit finishes the checkpoint
   bool ckpt_stop_ = false;
   std::thread checkpointer_;
 };
