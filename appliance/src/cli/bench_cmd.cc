@@ -26,6 +26,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 struct Sample {
+  double start_s = 0;  // since the run began
   double ttft_ms = 0;
   double total_ms = 0;
   // The gateway's breakdown of this request (trailing metadata
@@ -90,6 +91,7 @@ Result Drive(int clients, double seconds, double rate, Fn one_request) {
         Sample s;
         std::string err;
         const auto begin = Clock::now();
+        s.start_s = std::chrono::duration<double>(scheduled - t0).count();
         if (one_request(c, n++, &s, &err)) {
           // Client latency from the scheduled slot (the same as the
           // actual start in a closed loop or when on time).
@@ -294,7 +296,7 @@ int RunBench(Invocation& inv) {
     // (durations only; never content).
     std::ofstream f(samples_path);
     for (const auto& smp : gateway.samples) {
-      f << "ttft_ms=" << smp.ttft_ms << " total_ms=" << smp.total_ms;
+      f << "start_s=" << smp.start_s << " ttft_ms=" << smp.ttft_ms << " total_ms=" << smp.total_ms;
       for (const auto& [k, v] : smp.server_us) f << " " << k << "_us=" << v;
       f << "\n";
     }
