@@ -4,6 +4,7 @@
 #
 #   tests/e2e/soak.sh [--build DIR] [--seconds N] [--clients N] [--interval S]
 #                     [--warmup S] [--stored] [--state DIR] [--rate R] [--direct]
+#                     [--bench-warmup S]
 #
 # Prints every sample, then per process the first sample after the warm-up,
 # the last, the maximum and last/first; exits 1 if a process's last or max
@@ -13,6 +14,8 @@
 # loop, each client as fast as it can). --direct: afterwards, the same load
 # straight at the worker's socket (the bench's e2e_minus_direct figures).
 # The bench's JSON is STATE.bench.json, one line per chat in STATE.samples.
+# --bench-warmup S (default 2): the bench's first S seconds of load are left
+# out of its latency figures (--warmup is the memory samples' warm-up).
 # Works with an ASan build too (--build build-asan): LeakSanitizer reports
 # land in STATE.log / the worker's stderr at exit.
 set -euo pipefail
@@ -27,6 +30,7 @@ STORED=""
 STATE=""
 RATE=0
 DIRECT=""
+BENCH_WARMUP=2
 while [ $# -gt 0 ]; do
   case $1 in
     --build) BUILD=$(cd "$2" && pwd); shift 2 ;;
@@ -37,8 +41,9 @@ while [ $# -gt 0 ]; do
     --stored) STORED=--stored; shift ;;
     --rate) RATE=$2; shift 2 ;;
     --direct) DIRECT=1; shift ;;
+    --bench-warmup) BENCH_WARMUP=$2; shift 2 ;;
     --state) STATE=$2; shift 2 ;;
-    -h|--help) sed -n 2,18p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,21p "$0"; exit 0 ;;
     *) echo "soak.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -64,7 +69,7 @@ rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2> /dev/null || echo 0; }
 echo "soak: ${SECONDS_TOTAL}s, $CLIENTS clients, sample every ${INTERVAL}s, warm-up ${WARMUP}s," \
      "assistantd $DAEMON, worker $WORKER, $(nproc) cpus, load $(cut -d' ' -f1-3 /proc/loadavg)"
 "$BUILD/appliance/assistant" --server "127.0.0.1:$PORT" --state-dir "$STATE" --json bench \
-  --clients "$CLIENTS" --seconds "$SECONDS_TOTAL" --max-tokens 16 --rate "$RATE" --samples "$STATE.samples" $STORED \
+  --clients "$CLIENTS" --seconds "$SECONDS_TOTAL" --max-tokens 16 --rate "$RATE" --warmup "$BENCH_WARMUP" --samples "$STATE.samples" $STORED \
   ${DIRECT:+--worker-socket "$STATE/run/worker-local.sock"} > "$STATE.bench.json" &
 BENCH=$!
 SAMPLES=$STATE.rss

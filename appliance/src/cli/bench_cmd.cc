@@ -44,6 +44,8 @@ struct Result {
   // the client's previous request had not finished (the offered rate was
   // not met for them; their latency counts from the scheduled start).
   uint64_t late_starts = 0;
+  // Chats that started in the warm-up (not in the figures; errors count).
+  uint64_t warmup_requests = 0;
 };
 
 double Pct(std::vector<double> v, double p) {
@@ -60,8 +62,11 @@ double Pct(std::vector<double> v, double p) {
 // slot passed while the client was busy starts at once, is counted late,
 // and its client latency counts from its scheduled slot (no coordinated
 // omission).
+// The first `warmup` seconds run the same load but their chats are left out
+// of the figures (first touches of the KV cache, thread pools, TLS sessions).
 template <typename Fn>
-Result Drive(int clients, double seconds, double rate, Fn one_request) {
+Result Drive(int clients, double warmup, double measured, double rate, Fn one_request) {
+  const double seconds = warmup + measured;
   Result result;
   std::mutex mu;
   std::atomic<bool> stop{false};
@@ -70,7 +75,7 @@ Result Drive(int clients, double seconds, double rate, Fn one_request) {
   for (int c = 0; c < clients; ++c) {
     threads.emplace_back([&, c] {
       std::vector<Sample> local;
-      uint64_t errors = 0, late = 0;
+      uint64_t errors = 0, late = 0, warm = 0;
       std::string first_error;
       uint64_t n = 0;
       const auto interval = std::chrono::duration_cast<Clock::duration>(
@@ -98,7 +103,11 @@ Result Drive(int clients, double seconds, double rate, Fn one_request) {
           const double wait_ms = std::chrono::duration<double, std::milli>(begin - scheduled).count();
           s.total_ms += wait_ms;
           s.ttft_ms += wait_ms;
-          local.push_back(s);
+          if (s.start_s < warmup) {
+            ++warm;
+          } else {
+            local.push_back(s);
+          }
         } else {
           ++errors;
           if (first_error.empty()) first_error = err;
@@ -109,11 +118,12 @@ Result Drive(int clients, double seconds, double rate, Fn one_request) {
       result.samples.insert(result.samples.end(), local.begin(), local.end());
       result.errors += errors;
       result.late_starts += late;
+      result.warmup_requests += warm;
       if (result.first_error.empty()) result.first_error = first_error;
     });
   }
   for (auto& t : threads) t.join();
-  result.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  result.seconds = std::chrono::duration<double>(Clock::now() - t0).count() - warmup;
   return result;
 }
 
@@ -163,6 +173,7 @@ common::Json Report(const char* name, const Result& r) {
   j.Set("seconds", r.seconds);
   j.Set("requests_per_second", static_cast<double>(r.samples.size()) / std::max(r.seconds, 1e-9));
   j.Set("late_starts", static_cast<int64_t>(r.late_starts));
+  j.Set("warmup_requests", static_cast<int64_t>(r.warmup_requests));
   j.Set("ttft_ms_p50", Pct(ttft, 0.5));
   j.Set("ttft_ms_p99", Pct(ttft, 0.99));
   j.Set("latency_ms_p50", Pct(total, 0.5));
@@ -197,7 +208,7 @@ common::Json Report(const char* name, const Result& r) {
 
 int RunBench(Invocation& inv) {
   int clients = 64, max_tokens = 16;
-  double seconds = 10, rate = 0;
+  double seconds = 10, rate = 0, warmup = 0;
   std::string worker_socket, model, prompt = "Once upon a time", samples_path;
   bool stored = false;
   for (size_t i = 0; i < inv.args.size(); ++i) {
@@ -206,7 +217,7 @@ int RunBench(Invocation& inv) {
     if (a == "--help" || a == "-h") {
       std::cout << "usage: assistant [GLOBAL OPTIONS] bench [--clients N] [--seconds S]\n"
                    "         [--max-tokens N] [--model NAME] [--prompt TEXT] [--stored]\n"
-                   "         [--worker-socket PATH] [--rate R] [--samples FILE]\n\n"
+                   "         [--worker-socket PATH] [--rate R] [--samples FILE] [--warmup W]\n\n"
                    "Drives N concurrent streaming chat clients over mTLS for S seconds and\n"
                    "reports requests/s, time to first token, latency p50/p99 and errors.\n"
                    "Without --rate each client sends its next request as soon as the last\n"
@@ -215,7 +226,9 @@ int RunBench(Invocation& inv) {
                    "schedule; a request that could not start on time is counted in\n"
                    "late_starts and its latency counts from its scheduled time.\n"
                    "--samples FILE writes one line per request (client times and the\n"
-                   "gateway's breakdown, microseconds).\n"
+                   "gateway's breakdown, microseconds). --warmup W runs the load W seconds\n"
+                   "before the S measured ones; chats started then are left out of the\n"
+                   "figures (counted in warmup_requests; their errors still count).\n"
                    "Gateway-added latency, per request (server.added_ms): the gateway's time\n"
                    "for the request (handler entry to the final message) minus the worker's\n"
                    "own time for it (queue + prefill + decode, as the worker reports it), with\n"
@@ -233,6 +246,7 @@ int RunBench(Invocation& inv) {
       if (a == "--clients") clients = std::stoi(next());
       else if (a == "--seconds") seconds = std::stod(next());
       else if (a == "--rate") rate = std::stod(next());
+      else if (a == "--warmup") warmup = std::stod(next());
       else if (a == "--samples") samples_path = next();
       else if (a == "--max-tokens") max_tokens = std::stoi(next());
       else if (a == "--worker-socket") worker_socket = next();
@@ -259,7 +273,7 @@ int RunBench(Invocation& inv) {
     stubs.push_back(assistant::v1::ChatService::NewStub(*ch));
   }
   const std::string load_before = LoadAverage();
-  auto gateway = Drive(clients, seconds, rate, [&](int c, uint64_t, Sample* s, std::string* err) {
+  auto gateway = Drive(clients, warmup, seconds, rate, [&](int c, uint64_t, Sample* s, std::string* err) {
     assistant::v1::ChatRequest req;
     req.set_model(model);
     req.set_incognito(!stored);
@@ -309,6 +323,7 @@ int RunBench(Invocation& inv) {
   out.Set("clients", clients);
   out.Set("max_tokens", max_tokens);
   out.Set("offered_rate", rate);
+  out.Set("warmup_seconds", warmup);
   out.Set("stored", stored);
   out.Set("cpus", static_cast<int64_t>(std::thread::hardware_concurrency()));
   out.Set("loadavg_before", load_before);
@@ -335,7 +350,7 @@ int RunBench(Invocation& inv) {
         wmodel = models.models(0).name();
       }
     }
-    auto worker = Drive(clients, seconds, rate, [&](int, uint64_t, Sample* s, std::string* err) {
+    auto worker = Drive(clients, warmup, seconds, rate, [&](int, uint64_t, Sample* s, std::string* err) {
       inference::v1::GenerateRequest req;
       req.set_model(wmodel);
       // As the gateway sends it to a template-less model (stories260K): text.
