@@ -6,21 +6,11 @@
 # chat); the figures themselves are not judged here (docs/gateway.md).
 #   bench_test.sh ASSISTANTD ASSISTANT WORKER SOURCE_DIR
 set -euo pipefail
+source "$(dirname "$0")/appliance_lib.sh"
 assistantd=$1 assistant=$2 worker=$3 src=$4
 state=$(mktemp -d /tmp/assistant-bench-XXXXXX)
 trap 'kill -TERM $daemon 2>/dev/null || true; wait $daemon 2>/dev/null || true; rm -rf "$state"' EXIT
-"$assistantd" --state-dir "$state" --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 \
-  --policy "$src/tests/e2e/data/bench-policy.yaml" \
-  --worker "$worker" --model "stories260K=$src/models/stories260K.gguf" 2>"$state/assistantd.log" &
-daemon=$!
-port=""
-for _ in $(seq 1 300); do
-  port=$(grep -o '"msg":"listening".*"port":[0-9]*' "$state/assistantd.log" | grep -o '[0-9]*$' || true)
-  [ -n "$port" ] && break
-  kill -0 $daemon 2>/dev/null || { cat "$state/assistantd.log"; echo "FAIL: assistantd exited"; exit 1; }
-  sleep 0.1
-done
-[ -n "$port" ] || { echo "FAIL: assistantd did not start"; exit 1; }
+start_appliance "$assistantd" "$worker" "$src" "$state" --policy "$src/tests/e2e/data/bench-policy.yaml"
 socket=$(ls "$state"/run/worker-*.sock | head -1)
 out=$("$assistant" --server "127.0.0.1:$port" --state-dir "$state" --json bench --clients 4 \
   --seconds 2 --warmup 0.5 --rate 40 --max-tokens 4 --samples "$state/samples" \

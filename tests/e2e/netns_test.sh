@@ -5,6 +5,7 @@
 # loopback (TCP) or a Unix socket. Needs root (unshare -n); CI runs as root.
 #   netns_test.sh ASSISTANTD ASSISTANT WORKER SOURCE_DIR
 set -euo pipefail
+source "$(dirname "$0")/appliance_lib.sh"
 if [ "${1:-}" != "--inside" ]; then
   exec unshare -n -- bash "$0" --inside "$@"
 fi
@@ -17,17 +18,7 @@ links=$(ip -o link show | awk -F': ' '{print $2}' | tr '\n' ' ')
 state=$(mktemp -d /tmp/assistant-netns-XXXXXX)
 trap 'kill -TERM $daemon 2>/dev/null || true; wait $daemon 2>/dev/null || true; rm -rf "$state"' EXIT
 cp "$src/policy/config/default-policy.yaml" "$state/policy.yaml" 2>/dev/null || true
-"$assistantd" --state-dir "$state" --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 \
-  --worker "$worker" --model "stories260K=$src/models/stories260K.gguf" 2>"$state/assistantd.log" &
-daemon=$!
-port=""
-for _ in $(seq 1 300); do
-  port=$(grep -o '"msg":"listening".*"port":[0-9]*' "$state/assistantd.log" | grep -o '[0-9]*$' || true)
-  [ -n "$port" ] && break
-  kill -0 $daemon 2>/dev/null || { cat "$state/assistantd.log"; echo "FAIL: assistantd exited"; exit 1; }
-  sleep 0.1
-done
-[ -n "$port" ] || { echo "FAIL: assistantd did not start"; exit 1; }
+start_appliance "$assistantd" "$worker" "$src" "$state"
 cli=("$assistant" --server "127.0.0.1:$port" --state-dir "$state")
 answer=$("${cli[@]}" chat --max-tokens 24 "Once upon a time" 2>"$state/chat.err")
 [ -n "$answer" ] || { cat "$state/chat.err"; echo "FAIL: empty answer"; exit 1; }
