@@ -24,6 +24,15 @@ namespace {
 
 namespace v1 = assistant::v1;
 
+// Releases legal hold `id` through `admin`; `ctx` keeps the error detail.
+grpc::Status ReleaseHold(v1::AdminService::Stub& admin, const std::string& id,
+                         grpc::ClientContext* ctx, v1::ReleaseLegalHoldResponse* resp) {
+  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  v1::ReleaseLegalHoldRequest req;
+  req.set_id(id);
+  return admin.ReleaseLegalHold(ctx, req, resp);
+}
+
 // ---------------------------------------------------------------- fail closed
 
 TEST_F(Appliance, LedgerThatCannotBeWrittenRefusesTheChatBeforeAnyTokenAndRecovers) {
@@ -208,11 +217,8 @@ TEST_F(Appliance, LegalHoldOnAUserThroughTheAdminApiSuspendsDeletionAndPurgeUnti
   // Released: the purge shreds them.
   {
     grpc::ClientContext ctx;
-    Deadline(&ctx);
-    v1::ReleaseLegalHoldRequest req;
-    req.set_id(hold.id());
     v1::ReleaseLegalHoldResponse resp;
-    ASSERT_TRUE(admin->ReleaseLegalHold(&ctx, req, &resp).ok());
+    ASSERT_TRUE(ReleaseHold(*admin, hold.id(), &ctx, &resp).ok());
     EXPECT_EQ(RecordAt(resp.audit_sequence()).event_type(), "legal_hold");
   }
   v1::PurgeNowResponse released = purge();
@@ -265,21 +271,15 @@ TEST_F(Appliance, LegalHoldOnOneConversationAndPolicyHoldsCannotBeReleasedThroug
   }
   {
     grpc::ClientContext ctx;
-    Deadline(&ctx);
-    v1::ReleaseLegalHoldRequest req;
-    req.set_id("lh-policy");
     v1::ReleaseLegalHoldResponse resp;
-    EXPECT_EQ(admin->ReleaseLegalHold(&ctx, req, &resp).error_code(),
+    EXPECT_EQ(ReleaseHold(*admin, "lh-policy", &ctx, &resp).error_code(),
               grpc::StatusCode::FAILED_PRECONDITION);
     EXPECT_EQ(DetailOf(ctx).reason(), "HOLD_IN_POLICY");
   }
   {
     grpc::ClientContext ctx;
-    Deadline(&ctx);
-    v1::ReleaseLegalHoldRequest req;
-    req.set_id(hold.id());
     v1::ReleaseLegalHoldResponse resp;
-    ASSERT_TRUE(admin->ReleaseLegalHold(&ctx, req, &resp).ok());
+    ASSERT_TRUE(ReleaseHold(*admin, hold.id(), &ctx, &resp).ok());
   }
   EXPECT_EQ(erase(kept.start.conversation_id()), grpc::StatusCode::OK);
 }
