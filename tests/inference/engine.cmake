@@ -29,6 +29,7 @@ assistant_target_warnings(engine-bench)
 assistant_add_test(engine_cpu_backend_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/engine/cpu_backend_test.cc
   LIBS inference)
+target_include_directories(engine_cpu_backend_test PRIVATE ${_engine_src})
 
 assistant_add_test(engine_repack_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/engine/repack_test.cc

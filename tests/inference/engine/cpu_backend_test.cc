@@ -13,54 +13,21 @@
 
 #include "inference/backend.h"
 #include "inference/gguf.h"
+#include "kernel_test_util.h"
 
 namespace inference {
 namespace {
 
-std::vector<float> Random(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d;
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
+using cpu::test_util::RandomVector;
 
-class CpuBackendTest : public ::testing::Test {
+class CpuBackendTest : public ::testing::Test, protected cpu::test_util::BackendFixture {
  protected:
-  void SetUp() override {
-    auto b = CreateCpuBackend({2});
-    ASSERT_TRUE(b.ok());
-    backend_ = std::move(*b);
-  }
+  void SetUp() override { CreateBackend(); }
 
   // An F32 weight over `values`, held alive by the fixture.
-  const BackendWeight& F32Weight(std::vector<float> values, std::vector<uint64_t> dims) {
-    storage_.push_back(std::move(values));
-    GgufTensor t;
-    t.name = "w" + std::to_string(storage_.size());
-    t.dims = dims;
-    t.type = GgmlType::kF32;
-    t.n_elements = storage_.back().size();
-    t.n_bytes = t.n_elements * sizeof(float);
-    t.offset = 0;
-    t.data = reinterpret_cast<const uint8_t*>(storage_.back().data());
-    auto w = backend_->UploadWeight(t);
-    EXPECT_TRUE(w.ok()) << w.status().ToString();
-    weights_.push_back(std::move(*w));
-    return *weights_.back();
+  const BackendWeight& F32Weight(const std::vector<float>& values, std::vector<uint64_t> dims) {
+    return UploadF32(values, std::move(dims));
   }
-
-  TensorView Buffer(int64_t rows, int64_t cols) {
-    auto b = backend_->Allocate(rows * cols * sizeof(float));
-    EXPECT_TRUE(b.ok());
-    buffers_.push_back(std::move(*b));
-    return buffers_.back()->View(rows, cols);
-  }
-
-  std::unique_ptr<Backend> backend_;
-  std::vector<std::vector<float>> storage_;
-  std::vector<std::unique_ptr<BackendWeight>> weights_;
-  std::vector<std::unique_ptr<DeviceBuffer>> buffers_;
 };
 
 TEST_F(CpuBackendTest, RopeMatchesPlainRotationForBothPairingsWithOffsetsAndFactors) {
@@ -75,7 +42,7 @@ TEST_F(CpuBackendTest, RopeMatchesPlainRotationForBothPairingsWithOffsetsAndFact
       step.sequences.push_back({0, 3, 5, table});  // positions 5, 6, 7
       ASSERT_TRUE(backend_->BeginStep(step).ok());
       TensorView x = Buffer(3, n_head * head_stride);
-      const auto init = Random(3 * n_head * head_stride, 9);
+      const auto init = RandomVector(3 * n_head * head_stride, 9);
       std::memcpy(x.data, init.data(), init.size() * sizeof(float));
       backend_->Rope(x, {n_head, head_stride, rot_offset, n_rot, mode, 10000.0f,
                          use_factors ? &ff : nullptr});
@@ -103,10 +70,10 @@ TEST_F(CpuBackendTest, RopeMatchesPlainRotationForBothPairingsWithOffsetsAndFact
 }
 
 TEST_F(CpuBackendTest, RmsNormAppliesPerHeadWhenGammaIsNarrower) {
-  const auto g = Random(4, 3);
+  const auto g = RandomVector(4, 3);
   const BackendWeight& gamma = F32Weight(g, {4});
   TensorView x = Buffer(2, 8);
-  const auto init = Random(16, 4);
+  const auto init = RandomVector(16, 4);
   std::memcpy(x.data, init.data(), 64);
   TensorView y = Buffer(2, 8);
   backend_->RmsNorm(x, gamma, 1e-6f, y);
@@ -135,8 +102,8 @@ TEST_F(CpuBackendTest, PagedAttentionOverScatteredBlocksMatchesDenseCausalAttent
     const int n = len_a + len_b;
     TensorView q = Buffer(n, n_head * hd_k), k = Buffer(n, n_kv * hd_k), v = Buffer(n, n_kv * hd_v);
     TensorView out = Buffer(n, n_head * hd_v);
-    const auto qi = Random(q.rows * q.cols, 1), ki = Random(k.rows * k.cols, 2),
-               vi = Random(v.rows * v.cols, 3);
+    const auto qi = RandomVector(q.rows * q.cols, 1), ki = RandomVector(k.rows * k.cols, 2),
+               vi = RandomVector(v.rows * v.cols, 3);
     std::memcpy(q.data, qi.data(), qi.size() * 4);
     std::memcpy(k.data, ki.data(), ki.size() * 4);
     std::memcpy(v.data, vi.data(), vi.size() * 4);
@@ -198,10 +165,10 @@ TEST_F(CpuBackendTest, MoeRouteSelectsTopKWithBiasNormalizationAndScale) {
 
 TEST_F(CpuBackendTest, MoeMatMulUsesEachSlotsExpert) {
   // 3 experts of 2x3; two tokens, two slots each.
-  const auto e = Random(3 * 2 * 3, 5);
+  const auto e = RandomVector(3 * 2 * 3, 5);
   const BackendWeight& experts = F32Weight(e, {3, 2, 3});
   TensorView x = Buffer(2, 3);
-  const auto xi = Random(6, 6);
+  const auto xi = RandomVector(6, 6);
   std::memcpy(x.data, xi.data(), 24);
   TensorView ids = Buffer(2, 2);
   const int32_t chosen[4] = {2, 0, 1, 2};

@@ -142,37 +142,14 @@ INSTANTIATE_TEST_SUITE_P(
 
 // --- The backend over repacked weights ---------------------------------------------------------
 
-class RepackedBackendTest : public ::testing::TestWithParam<GgmlType> {
+class RepackedBackendTest : public ::testing::TestWithParam<GgmlType>,
+                            protected test_util::BackendFixture {
  protected:
-  void SetUp() override {
-    auto b = CreateCpuBackend({2});
-    ASSERT_TRUE(b.ok());
-    backend_ = std::move(*b);
-  }
+  void SetUp() override { CreateBackend(); }
 
-  // A quantized weight of `dims` (ne0 first) held alive by the fixture (not file-mapped).
+  // A quantized weight of `dims` (ne0 first) of the parameter's type.
   const BackendWeight& Weight(const std::vector<uint8_t>& bytes, std::vector<uint64_t> dims) {
-    storage_.push_back(bytes);
-    GgufTensor t;
-    t.name = "w" + std::to_string(storage_.size());
-    t.dims = dims;
-    t.type = GetParam();
-    t.n_elements = 1;
-    for (uint64_t d : dims) t.n_elements *= d;
-    t.n_bytes = storage_.back().size();
-    t.offset = 0;
-    t.data = storage_.back().data();
-    auto w = backend_->UploadWeight(t);
-    EXPECT_TRUE(w.ok()) << w.status().ToString();
-    weights_.push_back(std::move(*w));
-    return *weights_.back();
-  }
-
-  TensorView Buffer(int64_t rows, int64_t cols) {
-    auto b = backend_->Allocate(rows * cols * sizeof(float));
-    EXPECT_TRUE(b.ok());
-    buffers_.push_back(std::move(*b));
-    return buffers_.back()->View(rows, cols);
+    return Upload(GetParam(), bytes, std::move(dims));
   }
 
   std::vector<float> DequantizedMatrix(const std::vector<uint8_t>& w, int64_t rows, int64_t cols,
@@ -185,11 +162,6 @@ class RepackedBackendTest : public ::testing::TestWithParam<GgmlType> {
     }
     return out;
   }
-
-  std::unique_ptr<Backend> backend_;
-  std::vector<std::vector<uint8_t>> storage_;
-  std::vector<std::unique_ptr<BackendWeight>> weights_;
-  std::vector<std::unique_ptr<DeviceBuffer>> buffers_;
 };
 
 // 37 output rows (two full groups and a padded one); 1, 9 and 300 tokens (300 spans two column
