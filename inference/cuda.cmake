@@ -44,9 +44,11 @@ endif()
 # here rather than with the GoogleTest tests so that a bare GPU machine builds it.
 if(ASSISTANT_HAVE_CUDA)
   add_executable(cuda-backend-check
-    ${CMAKE_CURRENT_LIST_DIR}/../tests/inference/cuda/cuda_backend_check.cc)
+    ${CMAKE_CURRENT_LIST_DIR}/../tests/inference/cuda/cuda_backend_check.cc
+    ${CMAKE_CURRENT_LIST_DIR}/../tests/inference/engine/reference_model.cc)
   target_link_libraries(cuda-backend-check PRIVATE inference)
-  target_include_directories(cuda-backend-check PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src)
+  target_include_directories(cuda-backend-check PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src
+    ${CMAKE_CURRENT_LIST_DIR}/../tests/inference/engine)
   target_compile_definitions(cuda-backend-check PRIVATE
     ASSISTANT_SOURCE_DIR="${CMAKE_CURRENT_LIST_DIR}/..")
   assistant_target_warnings(cuda-backend-check)

@@ -16,7 +16,8 @@
 #
 # Environment: OUT, BUILD_DIR (build-gpu), MODELS_DIR (/tmp/gpu-models), N_LAYER (32: the full
 # 8B; fewer layers shorten the synth and bench stages), SKIP_BENCH=1 (stages 1-2 only),
-# CUDA_ARCH (90), TOTAL_S (470).
+# CUDA_ARCH (90), TOTAL_S (470), PREBUILT (a folder with the three programs built elsewhere,
+# used for any that did not build here).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 out_dir=${OUT:-.}
@@ -41,6 +42,15 @@ budget() {
   nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.memory --format=csv,noheader 2>&1
   echo "nproc $(nproc), $(nvcc --version 2>/dev/null | tail -1)"
 
+  # cuBLAS and NCCL are opened at run time: find them where the CUDA toolkit or a Python wheel
+  # put them when the loader does not know them.
+  for lib in libcublas.so.13 libnccl.so.2; do
+    ldconfig -p 2>/dev/null | grep -q "$lib" && continue
+    found=$(find /usr/local /opt /usr/lib -name "$lib*" -not -path '*/proc/*' 2>/dev/null | head -1)
+    [ -n "$found" ] && export LD_LIBRARY_PATH="$(dirname "$found")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    echo "$lib: ${found:-known to the loader}"
+  done
+
   stage "configure and build inference/ (sm_${arch})"
   gen=()
   command -v ninja >/dev/null && gen=(-G Ninja)
@@ -50,7 +60,15 @@ budget() {
   # The GoogleTest tests exist when the configure found GoogleTest.
   [ -d "$build/tests/inference" ] && targets+=(cuda_host_test cuda_sampling_test cuda_tp_test)
   timeout "$(budget 240)" cmake --build "$build" -j "$(nproc)" --target "${targets[@]}" 2>&1 | grep -E "error|warning|Linking" | tail -15
-  bin() { find "$build" -name "$1" -type f -perm -u+x | head -1; }
+  # PREBUILT (a folder of binaries built elsewhere for sm_90) stands in for any that did not build.
+  bin() {
+    local b
+    b=$(find "$build" -name "$1" -type f -perm -u+x 2>/dev/null | head -1)
+    [ -z "$b" ] && [ -n "${PREBUILT:-}" ] && [ -x "$PREBUILT/$1" ] && b=$PREBUILT/$1
+    echo "$b"
+  }
+  for t in cuda-backend-check assistant-model gguf-synth; do echo "$t: $(bin "$t")"; done
+  export ASSISTANT_SOURCE_DIR=$PWD
 
   stage "host-side tests"
   for t in cuda_host_test cuda_sampling_test cuda_tp_test; do
@@ -59,7 +77,7 @@ budget() {
   done
 
   stage "cuda-backend-check (ops, sampling, greedy ids, graphs)"
-  timeout "$(budget 120)" stdbuf -oL "$(bin cuda-backend-check)"
+  timeout "$(budget 150)" stdbuf -oL "$(bin cuda-backend-check)"
   echo "cuda-backend-check exit status $?"
 
   if [ "${SKIP_BENCH:-0}" != 1 ]; then
@@ -84,6 +102,13 @@ budget() {
     timeout "$(budget 75)" stdbuf -oL "$am" bench --model "$models/llama3-8b-$n_layer-BF16.gguf" --backend cuda \
       --prompt-len 512 --gen 64 --concurrency 1,64
     echo "exit status $?"
+
+    stage "prefill of one 2,048-token prompt (one step): BF16 and Q8_0"
+    for ty in BF16 Q8_0; do
+      timeout "$(budget 45)" stdbuf -oL "$am" bench --model "$models/llama3-8b-$n_layer-$ty.gguf" --backend cuda \
+        --prompt-len 2048 --gen 4 --concurrency 1
+      echo "exit status $?"
+    done
 
     stage "acceptance: Q8_0, 64 sequences, 512-token prompts, 256 tokens each (vs batch 1 above)"
     timeout "$(budget 75)" stdbuf -oL "$am" bench --model "$models/llama3-8b-$n_layer-Q8_0.gguf" --backend cuda \

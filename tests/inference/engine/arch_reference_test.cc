@@ -29,45 +29,14 @@
 namespace inference {
 namespace {
 
-struct ArchCase {
-  std::string name;
-  SynthConfig config;
-};
+using testing::ArchCase;
 
 void PrintTo(const ArchCase& c, std::ostream* os) { *os << c.name; }
 
-SynthConfig Preset(const std::string& name) {
-  auto c = SynthPreset(name);
-  EXPECT_TRUE(c.ok()) << name;
-  return c.ok() ? *c : SynthConfig{};
-}
-
-// The model-files synthetic presets (all dimensions multiples of 256, so every type applies),
-// plus variants for the options each architecture has.
 std::vector<ArchCase> Archs() {
-  std::vector<ArchCase> out;
-  out.push_back({"llama", Preset("tiny")});
-  {
-    SynthConfig c = Preset("tiny");  // Mixtral: llama with routed experts
-    c.n_expert = 4, c.n_expert_used = 2, c.n_ff_exp = 256;
-    out.push_back({"mixtral", c});
-  }
-  {
-    SynthConfig c = Preset("tiny");  // tied output, Llama-3 rope base
-    c.tied_output = true, c.rope_base = 500000.0f;
-    out.push_back({"llama_tied", c});
-  }
-  out.push_back({"qwen2", Preset("tiny-qwen2")});
-  out.push_back({"qwen2moe", Preset("tiny-qwen2moe")});
-  out.push_back({"qwen3", Preset("tiny-qwen3")});
-  out.push_back({"qwen3moe", Preset("tiny-qwen3moe")});
-  out.push_back({"deepseek2", Preset("tiny-deepseek2")});  // q latent, shared expert, exp_probs_b
-  {
-    SynthConfig c = Preset("tiny-deepseek2");  // V2-Lite style: no q latent
-    c.q_lora_rank = 0;
-    out.push_back({"deepseek2_lite", c});
-  }
-  return out;
+  auto archs = testing::ReferenceArchitectures();
+  EXPECT_TRUE(archs.ok()) << archs.status().ToString();
+  return archs.ok() ? *archs : std::vector<ArchCase>{};
 }
 
 const GgmlType kTypes[] = {GgmlType::kF32,  GgmlType::kF16,  GgmlType::kBF16, GgmlType::kQ8_0,

@@ -320,4 +320,34 @@ StatusOr<std::vector<std::vector<double>>> ReferenceLogits(const std::string& pa
   return logits;
 }
 
+common::StatusOr<std::vector<ArchCase>> ReferenceArchitectures() {
+  std::vector<ArchCase> out;
+  auto add = [&out](const std::string& name, const std::string& preset,
+                    auto&& vary) -> common::Status {
+    auto c = SynthPreset(preset);
+    if (!c.ok()) return c.status();
+    vary(*c);
+    out.push_back({name, *c});
+    return common::Status();
+  };
+  auto same = [](SynthConfig&) {};
+  for (const common::Status& st : {
+           add("llama", "tiny", same),
+           add("mixtral", "tiny",  // llama with routed experts
+               [](SynthConfig& c) { c.n_expert = 4, c.n_expert_used = 2, c.n_ff_exp = 256; }),
+           add("llama_tied", "tiny",  // tied output, Llama-3 rope base
+               [](SynthConfig& c) { c.tied_output = true, c.rope_base = 500000.0f; }),
+           add("qwen2", "tiny-qwen2", same),
+           add("qwen2moe", "tiny-qwen2moe", same),
+           add("qwen3", "tiny-qwen3", same),
+           add("qwen3moe", "tiny-qwen3moe", same),
+           add("deepseek2", "tiny-deepseek2", same),  // q latent, shared expert, exp_probs_b
+           add("deepseek2_lite", "tiny-deepseek2",    // V2-Lite style: no q latent
+               [](SynthConfig& c) { c.q_lora_rank = 0; }),
+       }) {
+    if (!st.ok()) return st;
+  }
+  return out;
+}
+
 }  // namespace inference::testing

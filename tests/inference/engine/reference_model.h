@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "inference/synth.h"
 
 namespace inference::testing {
 
@@ -16,6 +17,15 @@ namespace inference::testing {
 // quantized weights (Q4_0/Q8_0: blocks of 32; K-quants: 256), as the engine and llama.cpp do.
 common::StatusOr<std::vector<std::vector<double>>> ReferenceLogits(
     const std::string& path, const std::vector<int32_t>& tokens, bool round_activations);
+
+// An architecture variant of the reference tests: the model-files synthetic presets (all
+// dimensions multiples of 256, so every weight type applies), plus variants for the options
+// each architecture has (Mixtral experts, tied output, DeepSeek-V2-Lite without a q latent).
+struct ArchCase {
+  std::string name;
+  SynthConfig config;
+};
+common::StatusOr<std::vector<ArchCase>> ReferenceArchitectures();
 
 }  // namespace inference::testing
 
