@@ -9,7 +9,9 @@
 #      runs `assistant-model bench --backend cuda`: copy bandwidth, bf16 cuBLAS peak, prefill and
 #      decode tok/s at 1, 8, 32, 64, 128 sequences, the fractions of the bandwidth bound and of
 #      the bf16 peak, then the acceptance run (64 sequences, 512-token prompts, 256 tokens);
-#   4. checks that --tensor-parallel 2 on a one-GPU machine fails with the GPU-count message.
+#   4. prints where the GPU time goes (ASSISTANT_CUDA_PROFILE=1) for a 2,048-token prefill and 32
+#      decode steps;
+#   5. checks that --tensor-parallel 2 on a one-GPU machine fails with the GPU-count message.
 # Results go to $OUT/gpu-results.txt (or ./gpu-results.txt), line by line as they come. Every
 # stage has its own timeout, cut to what is left of TOTAL_S (470 s), so the run ends within 8
 # minutes even when a stage is slow; a stage that hit its limit shows exit status 124.
@@ -114,6 +116,12 @@ budget() {
     timeout "$(budget 75)" stdbuf -oL "$am" bench --model "$models/llama3-8b-$n_layer-Q8_0.gguf" --backend cuda \
       --prompt-len 512 --gen 256 --concurrency 64
     echo "exit status $?"
+
+    stage "where the GPU time goes (ASSISTANT_CUDA_PROFILE=1: GPU time per op, graphs off)"
+    for ty in Q8_0 BF16; do
+      ASSISTANT_CUDA_PROFILE=1 timeout "$(budget 40)" "$am" bench --model "$models/llama3-8b-$n_layer-$ty.gguf" \
+        --backend cuda --prompt-len 2048 --gen 32 --concurrency 1 2>&1 | grep -v '^{'
+    done
   fi
 
   stage "tensor parallelism on this machine"

@@ -58,6 +58,9 @@ enum class GgmlType : uint32_t {
   kTQ1_0 = 34,
   kTQ2_0 = 35,
   kMXFP4 = 39,
+  // Not a file type: Q8_0 regrouped in GPU memory by the CUDA backend (backend/cuda/dequant.cuh).
+  // Files that name it are refused like any other unknown type.
+  kCudaQ8_0Grouped = 1000,
 };
 
 // True for the ids listed above (removed and unknown ids are false).

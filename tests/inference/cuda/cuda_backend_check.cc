@@ -3,16 +3,22 @@
 // per check and exits non-zero on any failure.
 //
 // Tolerances (relative to the largest magnitude of the CPU result):
-//   MatMul, decode path (fp32 accumulation of dequantized weights): 1e-4;
+//   MatMul, decode path (fp32 accumulation of dequantized weights; against the CPU's exact
+//     product, MatMulExact): 1e-4;
 //   MatMul, prefill path (bf16 inputs to cuBLAS, fp32 accumulation): 2e-2,
-//     since bf16 keeps 8 bits of mantissa;
+//     since bf16 keeps 8 bits of mantissa; F32 weights use an fp32 product: 1e-4;
 //   RmsNorm, Rope, SiluMul: 1e-5; PagedAttention (f16 KV cache on both): 1e-3.
 // Every architecture x weight type (the synthetic models of the CPU engine's reference test),
 // logits against the double-precision reference with exact activations (the GPU does not round
 // them to 8 bits as the CPU's quantized dot products do), relative to the logit spread:
 //   a 5-token prompt then 4 single tokens (matrix-vector kernels, flash decoding):
 //     max 1e-3, rms 2e-4;
-//   one 80-token prompt (bf16 cuBLAS products, flash prefill): max 0.1, rms 0.03.
+//   one 80-token prompt (flash prefill; bf16 cuBLAS products, measured up to max 0.087 and
+//     rms 0.030): max 0.15, rms 0.05; F32 weights (fp32 products): max 1e-3, rms 2e-4.
+// Greedy ids of every architecture in F32, F16, BF16 and Q8_0: 24 tokens after a 5-token prompt
+// on the GPU and on the CPU backend. The float types must be equal. Q8_0 is reported: the CPU
+// rounds activations to 8 bits (llama.cpp's contract), the GPU keeps them exact, so a token
+// whose top two logits are within that rounding may differ.
 // End to end: greedy ids on stories260K equal the recorded ids exactly.
 //
 // The repository's files are read from $ASSISTANT_SOURCE_DIR when it is set (a binary built on
@@ -67,9 +73,11 @@ struct Pair {
   std::unique_ptr<Backend> cpu, gpu;
 };
 
-// Runs `op` on a backend with host inputs; returns the downloaded output.
+// Runs a product on a backend with host inputs; returns the downloaded output. `exact`: the CPU
+// backend's MatMulExact (fp32 activations; its MatMul rounds them to 8 bits for quantized
+// weights, as llama.cpp does, while the GPU keeps them exact).
 std::vector<float> RunMatMul(Backend& b, const GgufTensor& t, const std::vector<float>& x,
-                             int64_t n) {
+                             int64_t n, bool exact = false) {
   auto w = b.UploadWeight(t);
   if (!w.ok()) { std::printf("upload: %s\n", w.status().ToString().c_str()); ++failures; return {}; }
   const int64_t cols = (*w)->cols, rows = (*w)->rows;
@@ -77,7 +85,11 @@ std::vector<float> RunMatMul(Backend& b, const GgufTensor& t, const std::vector<
   auto yb = b.Allocate(static_cast<size_t>(n * rows) * 4);
   if (!xb.ok() || !yb.ok()) { ++failures; return {}; }
   (void)b.Upload(x.data(), x.size() * 4, xb->get(), 0);
-  b.MatMul(**w, (*xb)->View(n, cols), (*yb)->View(n, rows));
+  if (exact) {
+    b.MatMulExact(**w, (*xb)->View(n, cols), (*yb)->View(n, rows));
+  } else {
+    b.MatMul(**w, (*xb)->View(n, cols), (*yb)->View(n, rows));
+  }
   std::vector<float> y(static_cast<size_t>(n * rows));
   (void)b.Download((*yb)->View(n, rows), y.data());
   Status s = b.Synchronize();
@@ -103,11 +115,11 @@ void CheckMatMuls(Pair& p) {
     for (int64_t n : {1, 8, 64}) {
       std::vector<float> x(static_cast<size_t>(n * cols));
       for (auto& v : x) v = dist(rng);
-      auto a = RunMatMul(*p.cpu, t, x, n);
+      auto a = RunMatMul(*p.cpu, t, x, n, /*exact=*/true);
       auto b = RunMatMul(*p.gpu, t, x, n);
       if (a.size() != b.size() || a.empty()) { ++failures; continue; }
       Report(std::string("MatMul ") + GgmlTypeName(type) + " n=" + std::to_string(n),
-             MaxRelErr(a, b), n <= 8 ? 1e-4 : 2e-2);
+             MaxRelErr(a, b), n <= 8 || type == GgmlType::kF32 ? 1e-4 : 2e-2);
     }
   }
 }
@@ -278,6 +290,52 @@ LogitError CompareLogits(Model& model, const std::vector<int32_t>& tokens,
   return out;
 }
 
+// Greedy ids after `prompt`: `n` tokens, one step each (KV blocks 0..7), and the smallest gap
+// between the two largest logits along the way.
+std::vector<int32_t> GreedyIds(Model& m, const std::vector<int32_t>& prompt, int n,
+                               double* min_margin) {
+  std::vector<int32_t> table = {0, 1, 2, 3, 4, 5, 6, 7}, got;
+  std::vector<int32_t> chunk = prompt;
+  std::vector<float> logits;
+  int32_t pos = 0;
+  *min_margin = 1e30;
+  while (static_cast<int>(got.size()) < n) {
+    ForwardBatch batch;
+    batch.sequences.push_back({chunk, pos, table, true});
+    if (!m.Forward(batch, &logits).ok()) return got;
+    pos += static_cast<int32_t>(chunk.size());
+    int32_t best = 0, second = -1;
+    for (int32_t v = 1; v < static_cast<int32_t>(logits.size()); ++v) {
+      if (logits[v] > logits[best]) second = best, best = v;
+      else if (second < 0 || logits[v] > logits[second]) second = v;
+    }
+    *min_margin = std::min(*min_margin, double(logits[best]) - logits[second]);
+    got.push_back(best);
+    chunk = {best};
+  }
+  return got;
+}
+
+void CheckSyntheticGreedy(const std::string& name, const std::string& path, Model& gpu,
+                          bool must_equal) {
+  ModelOptions o;
+  o.backend = "cpu";
+  o.kv_cache_type = "f32";
+  auto cpu = Model::Load(path, o);
+  if (!cpu.ok() || !(*cpu)->AllocateKvCache(8, 16).ok()) { ++failures; return; }
+  const std::vector<int32_t> prompt = {1, 17, 200, 3, 42};
+  double cpu_margin = 0, gpu_margin = 0;
+  const auto want = GreedyIds(**cpu, prompt, 24, &cpu_margin);
+  const auto got = GreedyIds(gpu, prompt, 24, &gpu_margin);
+  size_t same = 0;
+  while (same < want.size() && same < got.size() && want[same] == got[same]) ++same;
+  const bool equal = want.size() == 24 && got == want;
+  if (!equal && must_equal) ++failures;
+  std::printf("%-44s greedy: %zu of 24 ids equal the CPU's (smallest top-2 logit gap %.2e) %s\n",
+              (name + " greedy").c_str(), same, cpu_margin,
+              equal ? "ok" : must_equal ? "FAIL" : "differs (reported)");
+}
+
 void CheckArchitectures() {
   auto archs = testing::ReferenceArchitectures();
   if (!archs.ok()) { std::printf("architectures: %s\n", archs.status().ToString().c_str()); ++failures; return; }
@@ -303,8 +361,8 @@ void CheckArchitectures() {
       auto model = ref_long.ok() ? Model::Load(path, o)
                                  : common::StatusOr<std::unique_ptr<Model>>(ref_long.status());
       if (model.ok()) st = (*model)->AllocateKvCache(8, 16);
-      std::remove(path.c_str());
       if (!model.ok() || !st.ok()) {
+        std::remove(path.c_str());
         std::printf("%s: %s\n", name.c_str(),
                     (model.ok() ? st : model.status()).ToString().c_str());
         ++failures;
@@ -312,6 +370,11 @@ void CheckArchitectures() {
       }
       const LogitError a = CompareLogits(**model, short_tokens, {5, 1, 1, 1, 1}, *ref_short);
       const LogitError b = CompareLogits(**model, long_tokens, {80}, *ref_long);
+      if (type == GgmlType::kF32 || type == GgmlType::kF16 || type == GgmlType::kBF16 ||
+          type == GgmlType::kQ8_0) {
+        CheckSyntheticGreedy(name, path, **model, type != GgmlType::kQ8_0);
+      }
+      std::remove(path.c_str());
       for (const LogitError* e : {&a, &b}) {
         const bool decode = e == &a;
         const std::string what = name + (decode ? " decode" : " prefill 80");
@@ -320,7 +383,8 @@ void CheckArchitectures() {
           ++failures;
           continue;
         }
-        const double max_tol = decode ? 1e-3 : 0.1, rms_tol = decode ? 2e-4 : 0.03;
+        const bool exact = decode || type == GgmlType::kF32;
+        const double max_tol = exact ? 1e-3 : 0.15, rms_tol = exact ? 2e-4 : 0.05;
         const bool ok = e->max <= max_tol && e->rms <= rms_tol;
         if (!ok) ++failures;
         std::printf("%-44s max/std %.2e (tolerance %.0e) rms/std %.2e (%.0e) %s\n", what.c_str(),

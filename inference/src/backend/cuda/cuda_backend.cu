@@ -7,6 +7,8 @@
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <cstring>
@@ -116,6 +118,7 @@ struct Scratch {
 class CudaBackend final : public Backend {
  public:
   ~CudaBackend() override {
+    if (profile_) PrintProfile();
     DropGraphs();
     if (cublas_) blas_.destroy(cublas_);
     if (stream_) cudaStreamDestroy(stream_);
@@ -137,7 +140,9 @@ class CudaBackend final : public Backend {
     reserve_ = options.reserve_bytes;
     nccl_ = options.nccl;
     rank_ = options.rank;
-    if (options.graphs) graph_buckets_ = DefaultGraphBuckets();
+    const char* profile = std::getenv("ASSISTANT_CUDA_PROFILE");
+    profile_ = profile != nullptr && std::string(profile) == "1";
+    if (options.graphs && !profile_) graph_buckets_ = DefaultGraphBuckets();
     flash_min_rows_ = options.flash_prefill_min_rows;
     for (Scratch* sc : {&step_mem_, &w_scratch_, &x_scratch_}) sc->generation = &generation_;
     RETURN_IF_CUDA_ERROR(cudaSetDevice(device_));
@@ -201,9 +206,25 @@ class CudaBackend final : public Backend {
     void* p = nullptr;
     RETURN_IF_CUDA_ERROR(cudaMalloc(&p, t.n_bytes));
     w->mem.reset(p);
-    RETURN_IF_CUDA_ERROR(cudaMemcpy(p, t.data, t.n_bytes, cudaMemcpyHostToDevice));
+    // Q8_0 rows of whole 256-element groups are regrouped for 16-byte loads (dequant.cuh), through
+    // a temporary copy; without room for it they stay in the file's layout.
+    GgmlType layout = t.type;
+    void* tmp = nullptr;
+    if (t.type == GgmlType::kQ8_0 && w->cols % cuda::kQ8GroupElems == 0 &&
+        cudaMalloc(&tmp, t.n_bytes) == cudaSuccess) {
+      DevicePtr tmp_owner(tmp);
+      RETURN_IF_CUDA_ERROR(cudaMemcpy(tmp, t.data, t.n_bytes, cudaMemcpyHostToDevice));
+      cuda::LaunchGroupQ8_0(static_cast<const uint8_t*>(tmp), w->rows * w->n_mats,
+                            static_cast<int64_t>(*row_bytes), static_cast<uint8_t*>(p), stream_);
+      RETURN_IF_CUDA_ERROR(cudaGetLastError());
+      RETURN_IF_CUDA_ERROR(cudaStreamSynchronize(stream_));
+      layout = cuda::kQ8_0Grouped;
+    } else {
+      (void)cudaGetLastError();  // a failed temporary allocation is not an error
+      RETURN_IF_CUDA_ERROR(cudaMemcpy(p, t.data, t.n_bytes, cudaMemcpyHostToDevice));
+    }
     uploaded_ += t.n_bytes;
-    w->ref = WeightRef{static_cast<const uint8_t*>(p), t.type, w->rows, w->cols,
+    w->ref = WeightRef{static_cast<const uint8_t*>(p), layout, w->rows, w->cols,
                        static_cast<int64_t>(*row_bytes), static_cast<int64_t>(mat_bytes)};
     return std::unique_ptr<BackendWeight>(std::move(w));
   }
@@ -237,6 +258,7 @@ class CudaBackend final : public Backend {
 
   Status Synchronize() override {
     RETURN_IF_CUDA_ERROR(cudaStreamSynchronize(stream_));
+    if (profile_) CollectProfile();
     Status e = error_;
     error_ = common::OkStatus();
     return e;
@@ -290,6 +312,10 @@ class CudaBackend final : public Backend {
 
   // --- Step -----------------------------------------------------------------------------------
   Status BeginStep(const StepInput& step) override {
+    if (profile_) {
+      CollectProfile();
+      Mark("(step start)", GgmlType::kF32);
+    }
     const int64_t n_real = static_cast<int64_t>(step.tokens.size());
     // Padded decode steps (graphs) have a fixed layout per bucket: n rows, n logit rows, n table
     // offsets and a table area that only grows, so a recorded graph's pointers stay valid.
@@ -457,7 +483,18 @@ class CudaBackend final : public Backend {
     if (x.rows <= cuda::kMaxMatVecBatch) {
       Check(cuda::LaunchMatVec(w, x.data, x.stride, static_cast<int>(x.rows), y.data, y.stride,
                                stream_),
-            "MatMul", w.type);
+            "MatMul (matvec)", weight.type);
+      return;
+    }
+    const float alpha = 1.0f, beta = 0.0f;
+    if (w.type == GgmlType::kF32) {
+      // F32 weights (small and test models): an fp32 product, as exact as the decode kernels.
+      cublasStatus_t s = blas_.gemm_ex(
+          cublas_, CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(w.rows), static_cast<int>(x.rows),
+          static_cast<int>(w.cols), &alpha, w.data, CUDA_R_32F, static_cast<int>(w.cols), x.data,
+          CUDA_R_32F, static_cast<int>(x.stride), &beta, y.data, CUDA_R_32F,
+          static_cast<int>(y.stride), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+      GemmDone(s, weight, "MatMul (cuBLAS fp32)");
       return;
     }
     // Prefill: bf16 tensor-core GEMM with fp32 accumulation, y^T = W x^T. BF16 weights are used
@@ -469,23 +506,29 @@ class CudaBackend final : public Backend {
       auto* scratch = static_cast<__nv_bfloat16*>(
           w_scratch_.Get(static_cast<size_t>(w.rows * w.cols) * sizeof(__nv_bfloat16), &error_));
       if (scratch == nullptr) return;
-      Check(cuda::LaunchDequantizeToBf16(w, 0, scratch, stream_), "MatMul", w.type);
+      Check(cuda::LaunchDequantizeToBf16(w, 0, scratch, stream_), "MatMul (dequantize to bf16)",
+            w.type);
       wb = scratch;
     }
     auto* xb = static_cast<__nv_bfloat16*>(
         x_scratch_.Get(static_cast<size_t>(x.rows * x.cols) * sizeof(__nv_bfloat16), &error_));
     if (xb == nullptr) return;
     cuda::LaunchF32ToBf16(x.data, x.rows, x.cols, x.stride, xb, stream_);
-    const float alpha = 1.0f, beta = 0.0f;
+    Check(true, "MatMul (activations to bf16)", GgmlType::kF32);
     cublasStatus_t s = blas_.gemm_ex(
         cublas_, CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(w.rows), static_cast<int>(x.rows),
         static_cast<int>(w.cols), &alpha, wb, CUDA_R_16BF, static_cast<int>(w.cols), xb,
         CUDA_R_16BF, static_cast<int>(x.cols), &beta, y.data, CUDA_R_32F,
         static_cast<int>(y.stride), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+    GemmDone(s, weight, "MatMul (cuBLAS bf16)");
+  }
+
+  void GemmDone(cublasStatus_t s, const BackendWeight& weight, const char* label) {
     if (s != CUBLAS_STATUS_SUCCESS && error_.ok()) {
       error_ = common::InternalError("cublasGemmEx failed with status " + std::to_string(s) +
                                      " for weight '" + weight.name + "'");
     }
+    Mark(label, weight.type);
   }
 
   // Tensor parallelism: sums y over the ranks in place (after a product over split inputs).
@@ -636,8 +679,59 @@ class CudaBackend final : public Backend {
     return reinterpret_cast<const float*>(Ref(*w).data);
   }
 
+  // Profiling (ASSISTANT_CUDA_PROFILE=1 in the environment; decode graphs are then off): an
+  // event after every op on the stream; the time between consecutive events is the op's GPU
+  // time, summed by op and weight type and printed to stderr when the backend is destroyed.
+  void Mark(const char* op, GgmlType type) {
+    if (!profile_) return;
+    cudaEvent_t e = nullptr;
+    if (!free_events_.empty()) {
+      e = free_events_.back();
+      free_events_.pop_back();
+    } else if (cudaEventCreate(&e) != cudaSuccess) {
+      return;
+    }
+    cudaEventRecord(e, stream_);
+    marks_.push_back({std::string(op) + " " + WeightTypeName(type), e});
+  }
+  // After a stream synchronize: the marks since the last step start are complete.
+  void CollectProfile() {
+    for (size_t i = 1; i < marks_.size(); ++i) {
+      float ms = 0;
+      if (cudaEventElapsedTime(&ms, marks_[i - 1].second, marks_[i].second) != cudaSuccess) continue;
+      auto& [total, calls] = profile_totals_[marks_[i].first];
+      total += ms;
+      ++calls;
+    }
+    for (auto& m : marks_) free_events_.push_back(m.second);
+    marks_.clear();
+  }
+  void PrintProfile() {
+    CollectProfile();
+    for (cudaEvent_t e : free_events_) cudaEventDestroy(e);
+    double sum = 0;
+    std::vector<std::pair<double, std::string>> rows;
+    for (const auto& [label, tc] : profile_totals_) {
+      if (label.rfind("(", 0) == 0) continue;  // host time between steps
+      sum += tc.first;
+      rows.push_back({tc.first, label});
+    }
+    std::sort(rows.rbegin(), rows.rend());
+    std::fprintf(stderr, "CUDA profile (%s): %.1f ms of GPU time in ops\n", name().c_str(), sum);
+    for (const auto& [ms, label] : rows) {
+      const auto& tc = profile_totals_[label];
+      std::fprintf(stderr, "  %-44s %8lld calls %10.2f ms %9.1f us/call %5.1f%%\n", label.c_str(),
+                   static_cast<long long>(tc.second), ms, 1000.0 * ms / tc.second,
+                   100.0 * ms / sum);
+    }
+  }
+  static const char* WeightTypeName(GgmlType type) {
+    return type == cuda::kQ8_0Grouped ? "Q8_0" : GgmlTypeName(type);
+  }
+
   // Keeps the first failure of an op (unsupported type or launch error).
   void Check(bool launched, const char* op, GgmlType type) {
+    Mark(op, type);
     if (!error_.ok()) return;
     if (!launched) {
       error_ = common::UnimplementedError(std::string(op) + ": unsupported type " +
@@ -680,6 +774,11 @@ class CudaBackend final : public Backend {
   int64_t n_logit_rows_ = 0;
   cuda::StepArrays arrays_;
   Status error_;
+  // Profiling (Mark).
+  bool profile_ = false;
+  std::vector<std::pair<std::string, cudaEvent_t>> marks_;
+  std::vector<cudaEvent_t> free_events_;
+  std::map<std::string, std::pair<double, int64_t>> profile_totals_;
 };
 
 }  // namespace

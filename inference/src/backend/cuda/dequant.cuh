@@ -27,6 +27,13 @@ __device__ __forceinline__ void ScaleMinK4(int j, const uint8_t* q, int* sc, int
   }
 }
 
+// Q8_0 regrouped at upload (cuda_backend.cu) for 16-byte loads: every 8 blocks of a row (256
+// elements, 272 bytes, the same size as in the file) become their 8 fp16 scales (16 bytes)
+// followed by their 256 quants. Used for rows of a multiple of 256 elements; an internal type
+// of this backend, never seen in a file.
+constexpr GgmlType kQ8_0Grouped = GgmlType::kCudaQ8_0Grouped;
+constexpr int kQ8GroupElems = 256, kQ8GroupBytes = 272;
+
 template <GgmlType T>
 struct Dequant;
 
@@ -57,6 +64,16 @@ struct Dequant<GgmlType::kQ8_0> {
   __device__ static float At(const uint8_t* row, int64_t i) {
     const BlockQ8_0* b = reinterpret_cast<const BlockQ8_0*>(row) + i / kQK8_0;
     return Half(b->d) * static_cast<float>(b->qs[i % kQK8_0]);
+  }
+};
+
+template <>
+struct Dequant<kQ8_0Grouped> {
+  __device__ static float At(const uint8_t* row, int64_t i) {
+    const uint8_t* g = row + (i / kQ8GroupElems) * kQ8GroupBytes;
+    const int j = static_cast<int>(i % kQ8GroupElems);
+    return Half(reinterpret_cast<const uint16_t*>(g)[j / kQK8_0]) *
+           static_cast<float>(static_cast<int8_t>(g[16 + j]));
   }
 };
 
@@ -128,6 +145,7 @@ struct Dequant<GgmlType::kQ6_K> {
 
 // The types the kernels of this backend read.
 inline bool TypeSupported(GgmlType type) {
+  if (type == kQ8_0Grouped) return true;
   switch (type) {
     case GgmlType::kF32: case GgmlType::kF16: case GgmlType::kBF16: case GgmlType::kQ8_0:
     case GgmlType::kQ4_0: case GgmlType::kQ4_K: case GgmlType::kQ5_K: case GgmlType::kQ6_K:
@@ -140,6 +158,10 @@ inline bool TypeSupported(GgmlType type) {
 // Calls f.template operator()<T>() for the runtime type; false when unsupported.
 template <typename F>
 bool DispatchType(GgmlType type, F&& f) {
+  if (type == kQ8_0Grouped) {
+    f.template operator()<kQ8_0Grouped>();
+    return true;
+  }
   switch (type) {
     case GgmlType::kF32: f.template operator()<GgmlType::kF32>(); return true;
     case GgmlType::kF16: f.template operator()<GgmlType::kF16>(); return true;

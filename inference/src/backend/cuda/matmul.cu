@@ -28,13 +28,129 @@ __global__ void matvec_kernel(const uint8_t* w, int64_t rows, int64_t cols, int6
   }
 }
 
+// The fast path of decode: each lane reads 16 bytes of its row per step (fully coalesced across
+// the warp) and the matching activations as float4s. Float weights (F32, F16, BF16) and grouped
+// Q8_0; rows of whole 16-byte vectors, 16-byte aligned activations (LaunchMatVec checks).
 template <GgmlType T>
-__global__ void dequant_bf16_kernel(const uint8_t* w, int64_t rows, int64_t cols,
-                                    int64_t row_bytes, __nv_bfloat16* out) {
-  const int64_t idx = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (idx >= rows * cols) return;
-  const int64_t r = idx / cols, c = idx % cols;
-  out[idx] = __float2bfloat16(Dequant<T>::At(w + r * row_bytes, c));
+struct Vec16;  // elements per 16 bytes; Unpack(v, k, f) writes them as floats
+
+template <>
+struct Vec16<GgmlType::kF32> {
+  static constexpr int kElems = 4;
+};
+template <>
+struct Vec16<GgmlType::kF16> {
+  static constexpr int kElems = 8;
+};
+template <>
+struct Vec16<GgmlType::kBF16> {
+  static constexpr int kElems = 8;
+};
+template <>
+struct Vec16<kQ8_0Grouped> {
+  static constexpr int kElems = 16;
+};
+
+// int8 to float without a conversion instruction: 2^23 + (b ^ 0x80) as a float's mantissa.
+__device__ __forceinline__ float S8ToFloat(uint32_t word_xor80, int byte) {
+  return __uint_as_float(__byte_perm(word_xor80, 0x4B000000u, 0x7540u | byte)) - 8388736.0f;
+}
+
+template <GgmlType T>
+__device__ __forceinline__ void Unpack16(const uint8_t* row, int64_t v, float* f) {
+  if constexpr (T == kQ8_0Grouped) {
+    // Vector v: group v / 16 (17 vectors: scales, then 16 of quants), quants (v % 16) * 16.
+    const uint8_t* g = row + (v / 16) * kQ8GroupBytes;
+    const int j = static_cast<int>(v % 16);
+    const float d = Half(__ldg(reinterpret_cast<const unsigned short*>(g) + j / 2));
+    const uint4 q = __ldg(reinterpret_cast<const uint4*>(g + 16) + j);
+    const uint32_t w[4] = {q.x ^ 0x80808080u, q.y ^ 0x80808080u, q.z ^ 0x80808080u,
+                           q.w ^ 0x80808080u};
+#pragma unroll
+    for (int k = 0; k < 16; ++k) f[k] = d * S8ToFloat(w[k / 4], k % 4);
+  } else {
+    const uint4 q = __ldg(reinterpret_cast<const uint4*>(row) + v);
+    const uint32_t w[4] = {q.x, q.y, q.z, q.w};
+    if constexpr (T == GgmlType::kF32) {
+#pragma unroll
+      for (int k = 0; k < 4; ++k) f[k] = __uint_as_float(w[k]);
+    } else if constexpr (T == GgmlType::kBF16) {
+#pragma unroll
+      for (int k = 0; k < 4; ++k) {
+        f[2 * k] = __uint_as_float(w[k] << 16);
+        f[2 * k + 1] = __uint_as_float(w[k] & 0xFFFF0000u);
+      }
+    } else {
+#pragma unroll
+      for (int k = 0; k < 4; ++k) {
+        const float2 h = __half22float2(*reinterpret_cast<const __half2*>(&w[k]));
+        f[2 * k] = h.x;
+        f[2 * k + 1] = h.y;
+      }
+    }
+  }
+}
+
+template <GgmlType T, int N>
+__global__ void matvec16_kernel(const uint8_t* w, int64_t rows, int64_t cols, int64_t row_bytes,
+                                const float* x, int64_t x_stride, float* y, int64_t y_stride) {
+  constexpr int E = Vec16<T>::kElems;
+  const int64_t row = static_cast<int64_t>(blockIdx.x) * kRowsPerBlock + threadIdx.y;
+  if (row >= rows) return;
+  const uint8_t* wr = w + row * row_bytes;
+  const int64_t n_vec = cols / E;
+  float acc[N];
+#pragma unroll
+  for (int t = 0; t < N; ++t) acc[t] = 0.0f;
+#pragma unroll 2
+  for (int64_t v = threadIdx.x; v < n_vec; v += kWarp) {
+    float f[E];
+    Unpack16<T>(wr, v, f);
+#pragma unroll
+    for (int t = 0; t < N; ++t) {
+      const float4* xv = reinterpret_cast<const float4*>(x + t * x_stride + v * E);
+      float s = 0.0f;
+#pragma unroll
+      for (int k = 0; k < E / 4; ++k) {
+        const float4 a = xv[k];
+        s += f[4 * k] * a.x + f[4 * k + 1] * a.y + f[4 * k + 2] * a.z + f[4 * k + 3] * a.w;
+      }
+      acc[t] += s;
+    }
+  }
+#pragma unroll
+  for (int t = 0; t < N; ++t) {
+    const float s = WarpSum(acc[t]);
+    if (threadIdx.x == 0) y[t * y_stride + row] = s;
+  }
+}
+
+// One thread block per row; each thread writes 8 consecutive bf16 (one 16-byte store).
+template <GgmlType T>
+__global__ void dequant_bf16_kernel(const uint8_t* w, int64_t cols, int64_t row_bytes,
+                                    __nv_bfloat16* out) {
+  const int64_t r = blockIdx.x;
+  const uint8_t* wr = w + r * row_bytes;
+  for (int64_t c = threadIdx.x * 8; c < cols; c += blockDim.x * 8) {
+    __align__(16) __nv_bfloat16 v[8];
+#pragma unroll
+    for (int k = 0; k < 8; ++k) v[k] = __float2bfloat16(Dequant<T>::At(wr, c + k));
+    *reinterpret_cast<uint4*>(out + r * cols + c) = *reinterpret_cast<const uint4*>(v);
+  }
+}
+
+// File Q8_0 rows to the grouped layout (dequant.cuh), one thread per block of 32.
+__global__ void group_q8_0_kernel(const uint8_t* src, int64_t n_rows, int64_t row_bytes,
+                                  uint8_t* dst) {
+  const int64_t blocks_per_row = row_bytes / static_cast<int64_t>(sizeof(BlockQ8_0));
+  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= n_rows * blocks_per_row) return;
+  const int64_t r = i / blocks_per_row, b = i % blocks_per_row;
+  const uint8_t* s = src + r * row_bytes + b * static_cast<int64_t>(sizeof(BlockQ8_0));
+  uint8_t* g = dst + r * row_bytes + (b / 8) * kQ8GroupBytes;
+  g[2 * (b % 8)] = s[0];
+  g[2 * (b % 8) + 1] = s[1];
+  for (int k = 0; k < kQK8_0; ++k) g[16 + (b % 8) * kQK8_0 + k] = s[2 + k];
 }
 
 template <GgmlType T>
@@ -61,11 +177,26 @@ __global__ void f32_to_bf16_kernel(const float* x, int64_t rows, int64_t cols, i
   out[idx] = __float2bfloat16(x[(idx / cols) * stride + idx % cols]);
 }
 
+template <GgmlType T>
+constexpr bool kHasVec16 = T == GgmlType::kF32 || T == GgmlType::kF16 ||
+                           T == GgmlType::kBF16 || T == kQ8_0Grouped;
+
 template <GgmlType T, int N>
 void LaunchN(const WeightRef& w, const float* x, int64_t xs, float* y, int64_t ys,
              cudaStream_t s) {
   dim3 block(kWarp, kRowsPerBlock);
   dim3 grid(CeilDiv(w.rows, kRowsPerBlock));
+  if constexpr (kHasVec16<T>) {
+    // 16-byte vectors: whole vectors per row, aligned rows and activations.
+    const bool aligned = w.row_bytes % 16 == 0 && w.cols % Vec16<T>::kElems == 0 &&
+                         reinterpret_cast<uintptr_t>(w.data) % 16 == 0 &&
+                         reinterpret_cast<uintptr_t>(x) % 16 == 0 && (N == 1 || xs % 4 == 0);
+    if (aligned) {
+      matvec16_kernel<T, N><<<grid, block, 0, s>>>(w.data, w.rows, w.cols, w.row_bytes, x, xs,
+                                                   y, ys);
+      return;
+    }
+  }
   matvec_kernel<T, N><<<grid, block, 0, s>>>(w.data, w.rows, w.cols, w.row_bytes, x, xs, y, ys);
 }
 
@@ -90,11 +221,18 @@ bool LaunchMatVec(const WeightRef& w, const float* x, int64_t x_stride, int n, f
 
 bool LaunchDequantizeToBf16(const WeightRef& w, int64_t mat, __nv_bfloat16* out,
                             cudaStream_t stream) {
-  const int64_t total = w.rows * w.cols;
+  if (w.cols % 8 != 0 || w.rows == 0) return w.rows == 0;
   return DispatchType(w.type, [&]<GgmlType T>() {
-    dequant_bf16_kernel<T><<<CeilDiv(total, 256), 256, 0, stream>>>(
-        w.data + mat * w.mat_bytes, w.rows, w.cols, w.row_bytes, out);
+    dequant_bf16_kernel<T><<<static_cast<unsigned>(w.rows), 128, 0, stream>>>(
+        w.data + mat * w.mat_bytes, w.cols, w.row_bytes, out);
   });
+}
+
+void LaunchGroupQ8_0(const uint8_t* src, int64_t n_rows, int64_t row_bytes, uint8_t* dst,
+                     cudaStream_t stream) {
+  const int64_t total = n_rows * (row_bytes / static_cast<int64_t>(sizeof(BlockQ8_0)));
+  if (total == 0) return;
+  group_q8_0_kernel<<<CeilDiv(total, 256), 256, 0, stream>>>(src, n_rows, row_bytes, dst);
 }
 
 bool LaunchGatheredMatVec(const WeightRef& w, const float* x, int64_t x_stride, bool x_per_slot,

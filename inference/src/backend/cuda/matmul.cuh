@@ -32,7 +32,7 @@ struct WeightRef {
 bool LaunchMatVec(const WeightRef& w, const float* x, int64_t x_stride, int n, float* y,
                   int64_t y_stride, cudaStream_t stream);
 
-// out: [rows, cols] bf16 row-major.
+// out: [rows, cols] bf16 row-major; cols a multiple of 8.
 bool LaunchDequantizeToBf16(const WeightRef& w, int64_t mat, __nv_bfloat16* out,
                             cudaStream_t stream);
 
@@ -41,6 +41,11 @@ bool LaunchDequantizeToBf16(const WeightRef& w, int64_t mat, __nv_bfloat16* out,
 bool LaunchGatheredMatVec(const WeightRef& w, const float* x, int64_t x_stride, bool x_per_slot,
                           const int32_t* ids, int64_t ids_stride, int k, int64_t n_slots,
                           float* y, int64_t y_stride, cudaStream_t stream);
+
+// Q8_0 rows (row_bytes each, a multiple of 272) from the file's layout to the grouped layout of
+// dequant.cuh (kQ8_0Grouped), src and dst distinct.
+void LaunchGroupQ8_0(const uint8_t* src, int64_t n_rows, int64_t row_bytes, uint8_t* dst,
+                     cudaStream_t stream);
 
 // Converts a [rows, cols] fp32 view to contiguous bf16.
 void LaunchF32ToBf16(const float* x, int64_t rows, int64_t cols, int64_t stride,
