@@ -1,13 +1,13 @@
 #include <cuda_fp16.h>
 
+#include <algorithm>
+
 #include "backend/cuda/attention.cuh"
 #include "backend/cuda/common.cuh"
 
 namespace inference::cuda {
 namespace {
 
-constexpr int kWarps = 4;
-constexpr int kPerLane = kMaxHeadDim / kWarp;
 
 __device__ __forceinline__ uint8_t* KvRowPtr(const KvLayout& kv, int layer, const StepArrays& s,
                                              int seq, int pos) {
@@ -41,50 +41,88 @@ __global__ void kv_store_kernel(KvLayout kv, int layer, StepArrays s, TensorView
   }
 }
 
-// Grid: (rows * n_head). Block: kWarps warps.
-__global__ void paged_attention_kernel(KvLayout kv, AttentionParams p, StepArrays s, TensorView q,
-                                       TensorView out) {
+// Split decoding: grid (rows * n_head, kAttentionSplits); each block takes one split of the
+// row's positions (chunks of whole warps), each warp 32 positions at a time, one per lane: the
+// lane's q.k score, one online-softmax update per 32 positions, then V accumulated with the
+// lanes owning the output dimensions. Writes the split's (max, sum, accumulator) to `part`;
+// attention_combine_kernel merges the splits. PL: output dimensions per lane (dv <= 32 PL).
+constexpr int kSplitWarps = 4;
+
+__device__ __forceinline__ float DotQK(const float* q_sh, const uint8_t* kr, bool f16, int dk) {
+  float dot = 0.0f;
+  if (f16 && dk % 8 == 0 && reinterpret_cast<uintptr_t>(kr) % 16 == 0) {
+    const uint4* k4 = reinterpret_cast<const uint4*>(kr);
+    for (int v = 0; v < dk / 8; ++v) {
+      const uint4 u = k4[v];
+      const uint32_t w[4] = {u.x, u.y, u.z, u.w};
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const float2 f = __half22float2(*reinterpret_cast<const __half2*>(&w[e]));
+        dot += q_sh[8 * v + 2 * e] * f.x + q_sh[8 * v + 2 * e + 1] * f.y;
+      }
+    }
+  } else {
+    for (int d = 0; d < dk; ++d) dot += q_sh[d] * LoadKv(kr, f16, d);
+  }
+  return dot;
+}
+
+template <int PL>
+__global__ void __launch_bounds__(kSplitWarps * kWarp)
+    paged_attention_split_kernel(KvLayout kv, AttentionParams p, StepArrays s, int64_t row0,
+                                 TensorView q, float* part) {
   const int64_t task = blockIdx.x;
-  const int64_t r = task / p.n_head;
+  const int split = blockIdx.y;
+  const int64_t r = row0 + task / p.n_head;
   const int h = static_cast<int>(task % p.n_head);
   const int hk = h / (p.n_head / p.n_head_kv);
+  const int dk = p.head_dim_k, dv = p.head_dim_v;
+  float* my = part + (task * kAttentionSplits + split) * (dv + 2);
   const int seq = s.row_seq[r];
-  if (seq < 0) {  // a padding row of a graph bucket: output 0 (block-uniform branch)
-    float* o = out.data + r * out.stride + static_cast<int64_t>(h) * p.head_dim_v;
-    for (int i = threadIdx.x; i < p.head_dim_v; i += blockDim.x) o[i] = 0.0f;
-    return;
-  }
-  const int n_pos = s.positions[r] + 1;
+  const int n_pos = seq < 0 ? 0 : s.positions[r] + 1;
+  const int per_split = (n_pos + kAttentionSplits - 1) / kAttentionSplits;
+  const int chunk = (per_split + kWarp - 1) / kWarp * kWarp;
+  const int begin = split * chunk;
+  const int end = min(n_pos, begin + chunk);
   const int warp = threadIdx.x / kWarp, lane = threadIdx.x % kWarp;
   const size_t esize = kv.f16 ? 2 : 4;
 
   __shared__ float q_sh[kMaxHeadDim];
-  __shared__ float m_sh[kWarps], l_sh[kWarps];
-  __shared__ float acc_sh[kWarps][kMaxHeadDim];
-  const float* qh = q.data + r * q.stride + static_cast<int64_t>(h) * p.head_dim_k;
-  for (int i = threadIdx.x; i < p.head_dim_k; i += blockDim.x) q_sh[i] = qh[i];
+  __shared__ float m_sh[kSplitWarps], l_sh[kSplitWarps];
+  __shared__ float acc_sh[kSplitWarps][kWarp * PL];
+  if (begin < end) {
+    const float* qh = q.data + r * q.stride + static_cast<int64_t>(h) * dk;
+    for (int i = threadIdx.x; i < dk; i += blockDim.x) q_sh[i] = qh[i];
+  }
   __syncthreads();
 
   float m = -INFINITY, l = 0.0f;
-  float acc[kPerLane];
+  float acc[PL];
 #pragma unroll
-  for (int i = 0; i < kPerLane; ++i) acc[i] = 0.0f;
-
-  for (int j = warp; j < n_pos; j += kWarps) {
-    const uint8_t* row = KvRowPtr(kv, p.layer, s, seq, j);
-    const uint8_t* kr = row + static_cast<size_t>(hk) * p.head_dim_k * esize;
-    float dot = 0.0f;
-    for (int i = lane; i < p.head_dim_k; i += kWarp) dot += q_sh[i] * LoadKv(kr, kv.f16, i);
-    const float score = WarpSum(dot) * p.scale;
-    const float m_new = fmaxf(m, score);
+  for (int c = 0; c < PL; ++c) acc[c] = 0.0f;
+  for (int j0 = begin + warp * kWarp; j0 < end; j0 += kSplitWarps * kWarp) {
+    const int j = j0 + lane;
+    float score = -INFINITY;
+    if (j < end) {
+      const uint8_t* kr = KvRowPtr(kv, p.layer, s, seq, j) + static_cast<size_t>(hk) * dk * esize;
+      score = DotQK(q_sh, kr, kv.f16, dk) * p.scale;
+    }
+    const float m_new = fmaxf(m, WarpMax(score));  // finite: position j0 < end
     const float correction = __expf(m - m_new);
-    const float w = __expf(score - m_new);
-    l = l * correction + w;
-    const uint8_t* vr = row + kv.k_width * esize + static_cast<size_t>(hk) * p.head_dim_v * esize;
+    const float w = j < end ? __expf(score - m_new) : 0.0f;
+    l = l * correction + WarpSum(w);
 #pragma unroll
-    for (int c = 0; c < kPerLane; ++c) {
-      const int i = lane + c * kWarp;
-      if (i < p.head_dim_v) acc[c] = acc[c] * correction + w * LoadKv(vr, kv.f16, i);
+    for (int c = 0; c < PL; ++c) acc[c] *= correction;
+    const int nj = min(kWarp, end - j0);
+    for (int jj = 0; jj < nj; ++jj) {
+      const float wj = __shfl_sync(0xffffffffu, w, jj);
+      const uint8_t* vr = KvRowPtr(kv, p.layer, s, seq, j0 + jj) + kv.k_width * esize +
+                          static_cast<size_t>(hk) * dv * esize;
+#pragma unroll
+      for (int c = 0; c < PL; ++c) {
+        const int d = lane + c * kWarp;
+        if (d < dv) acc[c] += wj * LoadKv(vr, kv.f16, d);
+      }
     }
     m = m_new;
   }
@@ -93,24 +131,51 @@ __global__ void paged_attention_kernel(KvLayout kv, AttentionParams p, StepArray
     l_sh[warp] = l;
   }
 #pragma unroll
-  for (int c = 0; c < kPerLane; ++c) {
-    const int i = lane + c * kWarp;
-    if (i < p.head_dim_v) acc_sh[warp][i] = acc[c];
-  }
+  for (int c = 0; c < PL; ++c) acc_sh[warp][lane + c * kWarp] = acc[c];
   __syncthreads();
   float m_all = -INFINITY;
-  for (int w = 0; w < kWarps; ++w) m_all = fmaxf(m_all, m_sh[w]);
+  for (int w = 0; w < kSplitWarps; ++w) m_all = fmaxf(m_all, m_sh[w]);
   float l_all = 0.0f;
-  for (int w = 0; w < kWarps; ++w) {
+  for (int w = 0; w < kSplitWarps; ++w) {
     if (m_sh[w] != -INFINITY) l_all += __expf(m_sh[w] - m_all) * l_sh[w];
   }
-  float* o = out.data + r * out.stride + static_cast<int64_t>(h) * p.head_dim_v;
-  for (int i = threadIdx.x; i < p.head_dim_v; i += blockDim.x) {
+  if (threadIdx.x == 0) {
+    my[0] = m_all;
+    my[1] = l_all;
+  }
+  for (int d = threadIdx.x; d < dv; d += blockDim.x) {
     float sum = 0.0f;
-    for (int w = 0; w < kWarps; ++w) {
-      if (m_sh[w] != -INFINITY) sum += __expf(m_sh[w] - m_all) * acc_sh[w][i];
+    for (int w = 0; w < kSplitWarps; ++w) {
+      if (m_sh[w] != -INFINITY) sum += __expf(m_sh[w] - m_all) * acc_sh[w][d];
     }
-    o[i] = sum / l_all;
+    my[2 + d] = sum;
+  }
+}
+
+// Grid: rows * n_head. Merges the splits of `part`; padding rows (and rows without positions)
+// get zeros.
+__global__ void attention_combine_kernel(AttentionParams p, int64_t row0, TensorView out,
+                                         const float* part) {
+  const int64_t task = blockIdx.x;
+  const int64_t r = row0 + task / p.n_head;
+  const int h = static_cast<int>(task % p.n_head);
+  const int dv = p.head_dim_v;
+  const float* base = part + task * kAttentionSplits * (dv + 2);
+  float m_all = -INFINITY;
+  for (int k = 0; k < kAttentionSplits; ++k) m_all = fmaxf(m_all, base[k * (dv + 2)]);
+  float l_all = 0.0f;
+  for (int k = 0; k < kAttentionSplits; ++k) {
+    const float mk = base[k * (dv + 2)];
+    if (mk != -INFINITY) l_all += __expf(mk - m_all) * base[k * (dv + 2) + 1];
+  }
+  float* o = out.data + r * out.stride + static_cast<int64_t>(h) * dv;
+  for (int d = threadIdx.x; d < dv; d += blockDim.x) {
+    float sum = 0.0f;
+    for (int k = 0; k < kAttentionSplits; ++k) {
+      const float mk = base[k * (dv + 2)];
+      if (mk != -INFINITY) sum += __expf(mk - m_all) * base[k * (dv + 2) + 2 + d];
+    }
+    o[d] = l_all > 0.0f ? sum / l_all : 0.0f;
   }
 }
 
@@ -235,14 +300,24 @@ void LaunchKvStore(const KvLayout& kv, int layer, const StepArrays& step, Tensor
 }
 
 bool LaunchPagedAttention(const KvLayout& kv, const AttentionParams& p, const StepArrays& step,
-                          TensorView q, TensorView out, cudaStream_t stream) {
+                          TensorView q, TensorView out, float* part, cudaStream_t stream) {
   if (p.head_dim_k > kMaxHeadDim || p.head_dim_v > kMaxHeadDim || p.n_head_kv <= 0 ||
       p.n_head % p.n_head_kv != 0) {
     return false;
   }
-  if (q.rows == 0) return true;
-  paged_attention_kernel<<<static_cast<unsigned>(q.rows * p.n_head), kWarps * kWarp, 0, stream>>>(
-      kv, p, step, q, out);
+  for (int64_t row0 = 0; row0 < q.rows; row0 += kAttentionRowsPerLaunch) {
+    const int64_t rows = std::min<int64_t>(kAttentionRowsPerLaunch, q.rows - row0);
+    const unsigned tasks = static_cast<unsigned>(rows * p.n_head);
+    const dim3 grid(tasks, kAttentionSplits), block(kSplitWarps * kWarp);
+    if (p.head_dim_v <= 4 * kWarp) {
+      paged_attention_split_kernel<4><<<grid, block, 0, stream>>>(kv, p, step, row0, q, part);
+    } else if (p.head_dim_v <= 8 * kWarp) {
+      paged_attention_split_kernel<8><<<grid, block, 0, stream>>>(kv, p, step, row0, q, part);
+    } else {
+      paged_attention_split_kernel<16><<<grid, block, 0, stream>>>(kv, p, step, row0, q, part);
+    }
+    attention_combine_kernel<<<tasks, 128, 0, stream>>>(p, row0, out, part);
+  }
   return true;
 }
 

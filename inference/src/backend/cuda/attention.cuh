@@ -3,9 +3,10 @@
 //   elements of f16 or f32.
 //   LaunchKvStore writes the step's k/v rows at their positions; then
 //   LaunchPagedAttention computes, for every (row, head), softmax(q.K * scale) V over
-//   positions [0, pos] of the row's sequence, flash-decoding style: the warps of a
-//   thread block split the positions, keep running max/sum/accumulator (online
-//   softmax) and merge at the end, so long contexts need no score buffer.
+//   positions [0, pos] of the row's sequence, flash-decoding style: thread blocks take
+//   splits of the positions, their warps 32 positions at a time (a score per lane),
+//   keeping running max/sum/accumulator (online softmax); a second kernel merges the
+//   splits, so long contexts need no score buffer and one sequence fills the GPU.
 #ifndef INFERENCE_BACKEND_CUDA_ATTENTION_CUH_
 #define INFERENCE_BACKEND_CUDA_ATTENTION_CUH_
 
@@ -42,8 +43,17 @@ constexpr int kMaxHeadDim = 512;
 void LaunchKvStore(const KvLayout& kv, int layer, const StepArrays& step, TensorView k,
                    TensorView v, int k_cols, int v_cols, cudaStream_t stream);
 
+// Split decoding: every (row, head) is split into kAttentionSplits ranges of positions computed
+// by separate thread blocks, then merged. `part`: device scratch of AttentionPartFloats floats
+// (rows are taken kAttentionRowsPerLaunch at a time, which bounds it).
+constexpr int kAttentionSplits = 8;
+constexpr int64_t kAttentionRowsPerLaunch = 256;
+inline size_t AttentionPartFloats(int64_t rows, const AttentionParams& p) {
+  return static_cast<size_t>(rows < kAttentionRowsPerLaunch ? rows : kAttentionRowsPerLaunch) *
+         p.n_head * kAttentionSplits * (p.head_dim_v + 2);
+}
 bool LaunchPagedAttention(const KvLayout& kv, const AttentionParams& p, const StepArrays& step,
-                          TensorView q, TensorView out, cudaStream_t stream);
+                          TensorView q, TensorView out, float* part, cudaStream_t stream);
 
 // Flash-attention style prefill: one thread block per (tile of up to kFlashTileRows consecutive
 // rows of one sequence, head). K/V are read from the paged cache once per tile of kFlashTileKv

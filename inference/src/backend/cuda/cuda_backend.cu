@@ -144,7 +144,9 @@ class CudaBackend final : public Backend {
     profile_ = profile != nullptr && std::string(profile) == "1";
     if (options.graphs && !profile_) graph_buckets_ = DefaultGraphBuckets();
     flash_min_rows_ = options.flash_prefill_min_rows;
-    for (Scratch* sc : {&step_mem_, &w_scratch_, &x_scratch_}) sc->generation = &generation_;
+    for (Scratch* sc : {&step_mem_, &w_scratch_, &x_scratch_, &attn_part_}) {
+      sc->generation = &generation_;
+    }
     RETURN_IF_CUDA_ERROR(cudaSetDevice(device_));
     cudaDeviceProp prop;
     RETURN_IF_CUDA_ERROR(cudaGetDeviceProperties(&prop, device_));
@@ -206,15 +208,16 @@ class CudaBackend final : public Backend {
     void* p = nullptr;
     RETURN_IF_CUDA_ERROR(cudaMalloc(&p, t.n_bytes));
     w->mem.reset(p);
-    // Q8_0 rows of whole 256-element groups are regrouped for 16-byte loads (dequant.cuh), through
-    // a temporary copy; without room for it they stay in the file's layout.
+    // Q8_0 matrices with rows of whole 256-element groups are regrouped for 16-byte loads
+    // (dequant.cuh), through a temporary copy; without room for it they stay in the file's
+    // layout. Expert stacks (3-D) stay too: their gathered kernel reads element by element.
     GgmlType layout = t.type;
     void* tmp = nullptr;
-    if (t.type == GgmlType::kQ8_0 && w->cols % cuda::kQ8GroupElems == 0 &&
+    if (t.type == GgmlType::kQ8_0 && w->n_mats == 1 && w->cols % cuda::kQ8GroupElems == 0 &&
         cudaMalloc(&tmp, t.n_bytes) == cudaSuccess) {
       DevicePtr tmp_owner(tmp);
       RETURN_IF_CUDA_ERROR(cudaMemcpy(tmp, t.data, t.n_bytes, cudaMemcpyHostToDevice));
-      cuda::LaunchGroupQ8_0(static_cast<const uint8_t*>(tmp), w->rows * w->n_mats,
+      cuda::LaunchGroupQ8_0(static_cast<const uint8_t*>(tmp), w->rows,
                             static_cast<int64_t>(*row_bytes), static_cast<uint8_t*>(p), stream_);
       RETURN_IF_CUDA_ERROR(cudaGetLastError());
       RETURN_IF_CUDA_ERROR(cudaStreamSynchronize(stream_));
@@ -579,7 +582,10 @@ class CudaBackend final : public Backend {
       Check(true, "PagedAttention (flash prefill)", GgmlType::kF32);
       return;
     }
-    Check(cuda::LaunchPagedAttention(kv_, p, arrays_, q, out, stream_), "PagedAttention",
+    auto* part = static_cast<float*>(
+        attn_part_.Get(cuda::AttentionPartFloats(q.rows, p) * sizeof(float), &error_));
+    if (part == nullptr) return;
+    Check(cuda::LaunchPagedAttention(kv_, p, arrays_, q, out, part, stream_), "PagedAttention",
           GgmlType::kF32);
   }
   void SiluMul(TensorView gate, TensorView up, TensorView out) override {
@@ -757,7 +763,7 @@ class CudaBackend final : public Backend {
   size_t uploaded_ = 0;
   DevicePtr kv_mem_;
   cuda::KvLayout kv_;
-  Scratch step_mem_, w_scratch_, x_scratch_, sample_mem_, sample_work_;
+  Scratch step_mem_, w_scratch_, x_scratch_, sample_mem_, sample_work_, attn_part_;
   size_t table_capacity_ = 0;  // table entries of a padded step (grows)
   size_t step_floor_ = 0;      // int32s of the largest padded step so far
   // Graphs: device memory generation (bumped by every (re)allocation a graph could hold).

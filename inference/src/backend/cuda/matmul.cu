@@ -56,40 +56,53 @@ __device__ __forceinline__ float S8ToFloat(uint32_t word_xor80, int byte) {
   return __uint_as_float(__byte_perm(word_xor80, 0x4B000000u, 0x7540u | byte)) - 8388736.0f;
 }
 
+// One 16-byte vector of a row: its bytes and (grouped Q8_0) its block's scale.
+struct Raw16 {
+  uint4 q;
+  float d;
+};
+
 template <GgmlType T>
-__device__ __forceinline__ void Unpack16(const uint8_t* row, int64_t v, float* f) {
+__device__ __forceinline__ Raw16 Load16(const uint8_t* row, int64_t v) {
   if constexpr (T == kQ8_0Grouped) {
     // Vector v: group v / 16 (17 vectors: scales, then 16 of quants), quants (v % 16) * 16.
     const uint8_t* g = row + (v / 16) * kQ8GroupBytes;
     const int j = static_cast<int>(v % 16);
-    const float d = Half(__ldg(reinterpret_cast<const unsigned short*>(g) + j / 2));
-    const uint4 q = __ldg(reinterpret_cast<const uint4*>(g + 16) + j);
-    const uint32_t w[4] = {q.x ^ 0x80808080u, q.y ^ 0x80808080u, q.z ^ 0x80808080u,
-                           q.w ^ 0x80808080u};
-#pragma unroll
-    for (int k = 0; k < 16; ++k) f[k] = d * S8ToFloat(w[k / 4], k % 4);
+    return {__ldg(reinterpret_cast<const uint4*>(g + 16) + j),
+            Half(__ldg(reinterpret_cast<const unsigned short*>(g) + j / 2))};
   } else {
-    const uint4 q = __ldg(reinterpret_cast<const uint4*>(row) + v);
-    const uint32_t w[4] = {q.x, q.y, q.z, q.w};
-    if constexpr (T == GgmlType::kF32) {
+    return {__ldg(reinterpret_cast<const uint4*>(row) + v), 1.0f};
+  }
+}
+
+template <GgmlType T>
+__device__ __forceinline__ void Convert16(const Raw16& raw, float* f) {
+  const uint32_t w[4] = {raw.q.x, raw.q.y, raw.q.z, raw.q.w};
+  if constexpr (T == kQ8_0Grouped) {
 #pragma unroll
-      for (int k = 0; k < 4; ++k) f[k] = __uint_as_float(w[k]);
-    } else if constexpr (T == GgmlType::kBF16) {
+    for (int k = 0; k < 16; ++k) f[k] = raw.d * S8ToFloat(w[k / 4] ^ 0x80808080u, k % 4);
+  } else if constexpr (T == GgmlType::kF32) {
 #pragma unroll
-      for (int k = 0; k < 4; ++k) {
-        f[2 * k] = __uint_as_float(w[k] << 16);
-        f[2 * k + 1] = __uint_as_float(w[k] & 0xFFFF0000u);
-      }
-    } else {
+    for (int k = 0; k < 4; ++k) f[k] = __uint_as_float(w[k]);
+  } else if constexpr (T == GgmlType::kBF16) {
 #pragma unroll
-      for (int k = 0; k < 4; ++k) {
-        const float2 h = __half22float2(*reinterpret_cast<const __half2*>(&w[k]));
-        f[2 * k] = h.x;
-        f[2 * k + 1] = h.y;
-      }
+    for (int k = 0; k < 4; ++k) {
+      f[2 * k] = __uint_as_float(w[k] << 16);
+      f[2 * k + 1] = __uint_as_float(w[k] & 0xFFFF0000u);
+    }
+  } else {
+#pragma unroll
+    for (int k = 0; k < 4; ++k) {
+      const float2 h = __half22float2(*reinterpret_cast<const __half2*>(&w[k]));
+      f[2 * k] = h.x;
+      f[2 * k + 1] = h.y;
     }
   }
 }
+
+// kLoadsInFlight vectors per lane are loaded before any is used, so that a warp has that many
+// 16-byte requests outstanding (a row of 4096 Q8_0 weights is only 8 vectors per lane).
+constexpr int kLoadsInFlight = 4;
 
 template <GgmlType T, int N>
 __global__ void matvec16_kernel(const uint8_t* w, int64_t rows, int64_t cols, int64_t row_bytes,
@@ -102,20 +115,30 @@ __global__ void matvec16_kernel(const uint8_t* w, int64_t rows, int64_t cols, in
   float acc[N];
 #pragma unroll
   for (int t = 0; t < N; ++t) acc[t] = 0.0f;
-#pragma unroll 2
-  for (int64_t v = threadIdx.x; v < n_vec; v += kWarp) {
-    float f[E];
-    Unpack16<T>(wr, v, f);
+  for (int64_t base = threadIdx.x; base < n_vec; base += kWarp * kLoadsInFlight) {
+    Raw16 raw[kLoadsInFlight];
 #pragma unroll
-    for (int t = 0; t < N; ++t) {
-      const float4* xv = reinterpret_cast<const float4*>(x + t * x_stride + v * E);
-      float s = 0.0f;
+    for (int u = 0; u < kLoadsInFlight; ++u) {
+      const int64_t v = base + u * kWarp;
+      if (v < n_vec) raw[u] = Load16<T>(wr, v);
+    }
 #pragma unroll
-      for (int k = 0; k < E / 4; ++k) {
-        const float4 a = xv[k];
-        s += f[4 * k] * a.x + f[4 * k + 1] * a.y + f[4 * k + 2] * a.z + f[4 * k + 3] * a.w;
+    for (int u = 0; u < kLoadsInFlight; ++u) {
+      const int64_t v = base + u * kWarp;
+      if (v >= n_vec) break;
+      float f[E];
+      Convert16<T>(raw[u], f);
+#pragma unroll
+      for (int t = 0; t < N; ++t) {
+        const float4* xv = reinterpret_cast<const float4*>(x + t * x_stride + v * E);
+        float s = 0.0f;
+#pragma unroll
+        for (int k = 0; k < E / 4; ++k) {
+          const float4 a = __ldg(xv + k);
+          s += f[4 * k] * a.x + f[4 * k + 1] * a.y + f[4 * k + 2] * a.z + f[4 * k + 3] * a.w;
+        }
+        acc[t] += s;
       }
-      acc[t] += s;
     }
   }
 #pragma unroll
