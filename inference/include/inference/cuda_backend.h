@@ -53,6 +53,9 @@ struct CudaBackendOptions {
   // Prefill attention uses the tiled flash-attention kernel for steps of at least this many
   // rows (0 = never); shorter steps use the flash-decoding kernel.
   int flash_prefill_min_rows = 64;
+  // Sequences of at least this many rows in a prefill step compute attention with cuBLAS GEMMs
+  // (PlanPrefillAttention; 0 = never).
+  int gemm_attention_min_rows = 256;
 };
 
 // True when this build contains the CUDA backend.
@@ -97,6 +100,20 @@ std::string FormatBytes(size_t bytes);
 // steps give no tiles and use the flash-decoding kernel.
 std::vector<int32_t> PlanAttentionTiles(std::span<const StepSequence> sequences, int64_t n_rows,
                                         int tile_rows, int min_rows);
+
+// Prefill attention of long sequences runs as two tensor-core GEMMs per key/value head group
+// (scores = Q K^T, causal softmax, out = P V; cuBLAS, bf16 inputs, fp32 accumulation): the
+// sequences of a step with at least `min_rows` rows (0: none) and at most `max_positions`
+// positions after the step (the score matrix is n x positions per head), in order.
+// PlanPrefillAttention splits a step: those sequences, and the flash tiles of all the others
+// (every other sequence is tiled when any goes to the GEMMs; else as PlanAttentionTiles).
+struct PrefillAttentionPlan {
+  std::vector<int32_t> gemm_sequences;  // indices into the step's sequences
+  std::vector<int32_t> tiles;           // (first row, rows) pairs for the flash kernel
+};
+PrefillAttentionPlan PlanPrefillAttention(std::span<const StepSequence> sequences, int64_t n_rows,
+                                          int tile_rows, int flash_min_rows, int gemm_min_rows,
+                                          int max_positions);
 
 // --- Decode steps as CUDA graphs (host-side logic, tested without a GPU) -------------------------
 

@@ -183,28 +183,33 @@ void CheckSampling(Backend& gpu) {
 }
 
 // Prefill attention: the flash-attention kernel (tiles from the first row) against the CPU
-// backend and against the flash-decoding kernel, for GQA, MHA and head widths of 64, 96 and 128:
+// backend and against the flash-decoding kernel, and the cuBLAS path for long sequences against
+// the CPU (tolerance 2e-2: bf16 scores and probabilities), for GQA, MHA and head widths of 64, 96 and 128:
 // a step of two sequences from position 0 (300 and 77 rows), then a chunk of 100 rows continuing
 // the first at position 300 (chunked prefill over a cached prefix). f16 KV cache everywhere.
 void CheckFlashPrefill(Backend& cpu) {
-  CudaBackendOptions fo, po;
+  CudaBackendOptions fo, po, go;
   fo.flash_prefill_min_rows = 1;
   po.flash_prefill_min_rows = 0;
-  fo.graphs = po.graphs = false;
+  go.flash_prefill_min_rows = 1;
+  fo.gemm_attention_min_rows = po.gemm_attention_min_rows = 0;
+  go.gemm_attention_min_rows = 200;  // the 300-row sequence; the 77 rows beside it are tiled
+  fo.graphs = po.graphs = go.graphs = false;
   auto flash = CreateCudaBackend(fo);
   auto plain = CreateCudaBackend(po);
-  if (!flash.ok() || !plain.ok()) { ++failures; return; }
+  auto gemm = CreateCudaBackend(go);
+  if (!flash.ok() || !plain.ok() || !gemm.ok()) { ++failures; return; }
   struct Shape { int n_head, n_kv, hd; };
   for (const Shape sh : {Shape{8, 2, 64}, Shape{4, 4, 128}, Shape{6, 3, 96}}) {
     const int block = 16, num_blocks = 32;
     std::vector<int32_t> table_a(25), table_b(5);
     for (int i = 0; i < 25; ++i) table_a[i] = i;
     for (int i = 0; i < 5; ++i) table_b[i] = 25 + i;
-    Backend* backends[] = {&cpu, flash->get(), plain->get()};
-    std::vector<float> results[3][2];
+    Backend* backends[] = {&cpu, flash->get(), plain->get(), gemm->get()};
+    std::vector<float> results[4][2];
     std::mt19937 rng(static_cast<uint32_t>(sh.hd));
     std::normal_distribution<float> dist(0.0f, 1.0f);
-    for (int b = 0; b < 3; ++b) {
+    for (int b = 0; b < 4; ++b) {
       Backend& be = *backends[b];
       if (!be.AllocateKvCache(KvCacheType::kF16, 1, num_blocks, block, sh.n_kv * sh.hd,
                               sh.n_kv * sh.hd).ok()) { ++failures; return; }
@@ -245,6 +250,9 @@ void CheckFlashPrefill(Backend& cpu) {
                                (step == 0 ? " from 0" : " after 300");
       Report(name + ": flash vs CPU", MaxRelErr(results[0][step], results[1][step]), 1e-3);
       Report(name + ": flash vs decode kernel", MaxRelErr(results[2][step], results[1][step]), 1e-4);
+      // Step 0: the 300-row sequence through the cuBLAS path (bf16 inputs), the other tiled.
+      Report(name + ": GEMM path vs CPU", MaxRelErr(results[0][step], results[3][step]),
+             step == 0 ? 2e-2 : 1e-3);
     }
   }
 }

@@ -126,6 +126,24 @@ TEST(AttentionTilesTest, LongStepsAreTiledPerSequenceShortOnesNot) {
   EXPECT_EQ(covered, std::vector<int>(59, 1));
 }
 
+TEST(PrefillAttentionPlanTest, LongSequencesGoToTheGemmsAndEveryOtherRowIsTiled) {
+  // A 300-row prompt, a decode row, a 40-row chunk after 8,000 cached positions, a 20-row prompt.
+  const std::vector<StepSequence> seqs = {{0, 300, 0, {}}, {300, 1, 57, {}},
+                                          {301, 40, 8000, {}}, {341, 20, 0, {}}};
+  auto plan = PlanPrefillAttention(seqs, 361, 16, 64, 32, 8192);
+  EXPECT_EQ(plan.gemm_sequences, (std::vector<int32_t>{0, 2}));
+  // The decode row and the 20-row prompt are tiled, although each is under the flash threshold.
+  EXPECT_EQ(plan.tiles, (std::vector<int32_t>{300, 1, 341, 16, 357, 4}));
+  // Past the position limit (the score matrix would be too large): tiled instead.
+  plan = PlanPrefillAttention(seqs, 361, 16, 64, 32, 4096);
+  EXPECT_EQ(plan.gemm_sequences, (std::vector<int32_t>{0}));
+  EXPECT_EQ(plan.tiles.size(), 2u * (1 + 3 + 2));
+  // GEMMs off: exactly the flash plan.
+  plan = PlanPrefillAttention(seqs, 361, 16, 64, 0, 8192);
+  EXPECT_TRUE(plan.gemm_sequences.empty());
+  EXPECT_EQ(plan.tiles, PlanAttentionTiles(seqs, 361, 16, 64));
+}
+
 TEST(GraphScheduleTest, WarmThenCaptureThenReplayPerBucket) {
   using A = GraphSchedule::Action;
   GraphSchedule s;

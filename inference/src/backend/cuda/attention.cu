@@ -1,3 +1,4 @@
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
 #include <algorithm>
@@ -290,6 +291,93 @@ bool LaunchFlashPrefill(const KvLayout& kv, const AttentionParams& p, const Step
   const dim3 grid(static_cast<unsigned>(n_tiles), static_cast<unsigned>(p.n_head));
   flash_prefill_kernel<<<grid, kFlashWarps * kWarp, 0, stream>>>(kv, p, step, tiles, q, out);
   return true;
+}
+
+namespace {
+
+// K and V of positions [0, n_pos) of step sequence `seq` from the paged cache to contiguous bf16,
+// head-major: kc [n_kv][n_pos][dk], vc [n_kv][n_pos][dv]. One thread block per position.
+__global__ void gather_kv_bf16_kernel(KvLayout kv, int layer, StepArrays s, int seq, int n_pos,
+                                      int n_kv, int dk, int dv, __nv_bfloat16* kc,
+                                      __nv_bfloat16* vc) {
+  const int j = blockIdx.x;
+  const uint8_t* row = KvRowPtr(kv, layer, s, seq, j);
+  const uint8_t* vrow = row + static_cast<size_t>(kv.k_width) * (kv.f16 ? 2 : 4);
+  for (int i = threadIdx.x; i < n_kv * (dk + dv); i += blockDim.x) {
+    if (i < n_kv * dk) {
+      const int hk = i / dk, d = i % dk;
+      kc[(static_cast<int64_t>(hk) * n_pos + j) * dk + d] = __float2bfloat16(LoadKv(row, kv.f16, i));
+    } else {
+      const int e = i - n_kv * dk, hk = e / dv, d = e % dv;
+      vc[(static_cast<int64_t>(hk) * n_pos + j) * dv + d] = __float2bfloat16(LoadKv(vrow, kv.f16, e));
+    }
+  }
+}
+
+// Rows [first, first + n) of q to head-major bf16: qc [n_head][n][dk]. One block per row.
+__global__ void q_heads_bf16_kernel(TensorView q, int64_t first, int n, int n_head, int dk,
+                                    __nv_bfloat16* qc) {
+  const int i = blockIdx.x;
+  const float* src = q.data + (first + i) * q.stride;
+  for (int e = threadIdx.x; e < n_head * dk; e += blockDim.x) {
+    const int h = e / dk, d = e % dk;
+    qc[(static_cast<int64_t>(h) * n + i) * dk + d] = __float2bfloat16(src[e]);
+  }
+}
+
+constexpr int kSoftmaxThreads = 256;
+
+__device__ float BlockReduce(float v, bool is_max, float* red) {
+  const int warp = threadIdx.x / kWarp, lane = threadIdx.x % kWarp;
+  v = is_max ? WarpMax(v) : WarpSum(v);
+  __syncthreads();  // red may still be read by the previous reduction
+  if (lane == 0) red[warp] = v;
+  __syncthreads();
+  float r = red[0];
+  for (int w = 1; w < kSoftmaxThreads / kWarp; ++w) r = is_max ? fmaxf(r, red[w]) : r + red[w];
+  return r;
+}
+
+// Scores [rows][n_pos] (fp32; rows = heads x n, row i of a head is the query at position
+// start + i) to causal softmax probabilities in bf16: positions after the query's get 0.
+__global__ void __launch_bounds__(kSoftmaxThreads)
+    causal_softmax_bf16_kernel(const float* scores, int n, int n_pos, int start,
+                               __nv_bfloat16* probs) {
+  __shared__ float red[kSoftmaxThreads / kWarp];
+  const int64_t row = blockIdx.x;
+  const int last = start + static_cast<int>(row % n);  // inclusive
+  const float* src = scores + row * n_pos;
+  __nv_bfloat16* dst = probs + row * n_pos;
+  float m = -INFINITY;
+  for (int j = threadIdx.x; j <= last; j += kSoftmaxThreads) m = fmaxf(m, src[j]);
+  m = BlockReduce(m, true, red);
+  float sum = 0.0f;
+  for (int j = threadIdx.x; j <= last; j += kSoftmaxThreads) sum += __expf(src[j] - m);
+  sum = BlockReduce(sum, false, red);
+  const float inv = 1.0f / sum;
+  for (int j = threadIdx.x; j < n_pos; j += kSoftmaxThreads) {
+    dst[j] = __float2bfloat16(j <= last ? __expf(src[j] - m) * inv : 0.0f);
+  }
+}
+
+}  // namespace
+
+void LaunchGatherKvBf16(const KvLayout& kv, int layer, const StepArrays& step, int seq, int n_pos,
+                        int n_kv, int dk, int dv, __nv_bfloat16* kc, __nv_bfloat16* vc,
+                        cudaStream_t stream) {
+  gather_kv_bf16_kernel<<<n_pos, 256, 0, stream>>>(kv, layer, step, seq, n_pos, n_kv, dk, dv, kc,
+                                                   vc);
+}
+
+void LaunchQHeadsBf16(TensorView q, int64_t first, int n, int n_head, int dk, __nv_bfloat16* qc,
+                      cudaStream_t stream) {
+  q_heads_bf16_kernel<<<n, 256, 0, stream>>>(q, first, n, n_head, dk, qc);
+}
+
+void LaunchCausalSoftmaxBf16(const float* scores, int64_t rows, int n, int n_pos, int start,
+                             __nv_bfloat16* probs, cudaStream_t stream) {
+  causal_softmax_bf16_kernel<<<static_cast<unsigned>(rows), kSoftmaxThreads, 0, stream>>>(
+      scores, n, n_pos, start, probs);
 }
 
 void LaunchKvStore(const KvLayout& kv, int layer, const StepArrays& step, TensorView k,

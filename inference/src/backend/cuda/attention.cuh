@@ -10,6 +10,7 @@
 #ifndef INFERENCE_BACKEND_CUDA_ATTENTION_CUH_
 #define INFERENCE_BACKEND_CUDA_ATTENTION_CUH_
 
+#include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
 #include <cstdint>
@@ -67,6 +68,21 @@ constexpr int kMaxFlashHeadDim = 128;
 bool LaunchFlashPrefill(const KvLayout& kv, const AttentionParams& p, const StepArrays& step,
                         const int32_t* tiles, int64_t n_tiles, TensorView q, TensorView out,
                         cudaStream_t stream);
+
+// Tensor-core prefill attention (cuda_backend.cu drives it with cuBLAS): the pieces around the
+// two GEMMs, for one sequence of the step.
+//   LaunchGatherKvBf16: K and V of positions [0, n_pos) of step sequence `seq` to contiguous
+//     head-major bf16, kc [n_kv][n_pos][dk] and vc [n_kv][n_pos][dv];
+//   LaunchQHeadsBf16: q rows [first, first + n) to head-major bf16, qc [n_head][n][dk];
+//   LaunchCausalSoftmaxBf16: fp32 scores [rows][n_pos] (rows = heads x n; row i of a head is
+//     the query at position start + i) to bf16 probabilities, 0 after the query's position.
+void LaunchGatherKvBf16(const KvLayout& kv, int layer, const StepArrays& step, int seq, int n_pos,
+                        int n_kv, int dk, int dv, __nv_bfloat16* kc, __nv_bfloat16* vc,
+                        cudaStream_t stream);
+void LaunchQHeadsBf16(TensorView q, int64_t first, int n, int n_head, int dk, __nv_bfloat16* qc,
+                      cudaStream_t stream);
+void LaunchCausalSoftmaxBf16(const float* scores, int64_t rows, int n, int n_pos, int start,
+                             __nv_bfloat16* probs, cudaStream_t stream);
 
 }  // namespace inference::cuda
 

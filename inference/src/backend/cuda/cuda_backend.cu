@@ -42,6 +42,12 @@ struct CublasApi {
                                       const void*, cudaDataType, int, const void*, void*,
                                       cudaDataType, int, cublasComputeType_t, cublasGemmAlgo_t);
   GemmExFn gemm_ex = nullptr;
+  using GemmStridedBatchedExFn = cublasStatus_t (*)(
+      cublasHandle_t, cublasOperation_t, cublasOperation_t, int, int, int, const void*,
+      const void*, cudaDataType, int, long long, const void*, cudaDataType, int, long long,
+      const void*, void*, cudaDataType, int, long long, int, cublasComputeType_t,
+      cublasGemmAlgo_t);
+  GemmStridedBatchedExFn gemm_strided_batched_ex = nullptr;
   // Optional (graphs): a fixed workspace, so captured GEMMs allocate nothing.
   using SetWorkspaceFn = cublasStatus_t (*)(cublasHandle_t, void*, size_t);
   SetWorkspaceFn set_workspace = nullptr;
@@ -60,7 +66,9 @@ struct CublasApi {
     set_stream = reinterpret_cast<decltype(set_stream)>(dlsym(handle, "cublasSetStream_v2"));
     gemm_ex = reinterpret_cast<decltype(gemm_ex)>(dlsym(handle, "cublasGemmEx"));
     set_workspace = reinterpret_cast<SetWorkspaceFn>(dlsym(handle, "cublasSetWorkspace_v2"));
-    if (!create || !destroy || !set_stream || !gemm_ex) {
+    gemm_strided_batched_ex = reinterpret_cast<GemmStridedBatchedExFn>(
+        dlsym(handle, "cublasGemmStridedBatchedEx"));
+    if (!create || !destroy || !set_stream || !gemm_ex || !gemm_strided_batched_ex) {
       return common::UnavailableError("libcublas lacks the functions this backend needs");
     }
     return common::OkStatus();
@@ -144,6 +152,7 @@ class CudaBackend final : public Backend {
     profile_ = profile != nullptr && std::string(profile) == "1";
     if (options.graphs && !profile_) graph_buckets_ = DefaultGraphBuckets();
     flash_min_rows_ = options.flash_prefill_min_rows;
+    gemm_attention_min_rows_ = options.gemm_attention_min_rows;
     for (Scratch* sc : {&step_mem_, &w_scratch_, &x_scratch_, &attn_part_}) {
       sc->generation = &generation_;
     }
@@ -363,9 +372,16 @@ class CudaBackend final : public Backend {
     for (int32_t r : step.logit_rows) {
       if (r < 0 || r >= n_real) return common::InvalidArgumentError("logit row out of range");
     }
-    const std::vector<int32_t> tiles =
-        padded ? std::vector<int32_t>{}
-               : PlanAttentionTiles(step.sequences, n_real, cuda::kFlashTileRows, flash_min_rows_);
+    PrefillAttentionPlan plan;
+    if (!padded) {
+      plan = PlanPrefillAttention(step.sequences, n_real, cuda::kFlashTileRows, flash_min_rows_,
+                                  gemm_attention_min_rows_, kMaxGemmAttentionPositions);
+    }
+    const std::vector<int32_t>& tiles = plan.tiles;
+    gemm_sequences_.clear();
+    for (int32_t i : plan.gemm_sequences) gemm_sequences_.push_back(step.sequences[i]);
+    for (auto& g : gemm_sequences_) g.block_table = {};
+    gemm_sequence_index_ = plan.gemm_sequences;
     std::vector<int32_t> logit_rows(step.logit_rows.begin(), step.logit_rows.end());
     if (padded) {
       logit_rows.resize(static_cast<size_t>(n), 0);
@@ -577,6 +593,15 @@ class CudaBackend final : public Backend {
                       TensorView out) override {
     cuda::LaunchKvStore(kv_, p.layer, arrays_, k, v, p.n_head_kv * p.head_dim_k,
                         p.n_head_kv * p.head_dim_v, stream_);
+    if (!gemm_sequences_.empty() && p.head_dim_k <= cuda::kMaxFlashHeadDim &&
+        p.head_dim_v <= cuda::kMaxFlashHeadDim) {
+      for (size_t i = 0; i < gemm_sequences_.size(); ++i) GemmAttention(p, i, q, out);
+      if (n_tiles_ > 0) {
+        Check(cuda::LaunchFlashPrefill(kv_, p, arrays_, tiles_, n_tiles_, q, out, stream_),
+              "PagedAttention (flash prefill)", GgmlType::kF32);
+      }
+      return;
+    }
     if (n_tiles_ > 0 &&
         cuda::LaunchFlashPrefill(kv_, p, arrays_, tiles_, n_tiles_, q, out, stream_)) {
       Check(true, "PagedAttention (flash prefill)", GgmlType::kF32);
@@ -588,6 +613,66 @@ class CudaBackend final : public Backend {
     Check(cuda::LaunchPagedAttention(kv_, p, arrays_, q, out, part, stream_), "PagedAttention",
           GgmlType::kF32);
   }
+  // Prefill attention of one long sequence (gemm_sequences_[i]) with tensor cores: K/V and Q to
+  // head-major bf16, then per key/value head group scores = scale Q K^T (all positions), causal
+  // softmax to bf16, out = P V written straight into the sequence's output rows.
+  void GemmAttention(const AttentionParams& p, size_t i, TensorView q, TensorView out) {
+    const StepSequence& sq = gemm_sequences_[i];
+    const int n = sq.n_tokens, n_pos = sq.start_pos + sq.n_tokens;
+    const int dk = p.head_dim_k, dv = p.head_dim_v, group = p.n_head / p.n_head_kv;
+    auto align = [](size_t b) { return (b + 255) / 256 * 256; };
+    const size_t kc_bytes = align(size_t{2} * p.n_head_kv * n_pos * dk);
+    const size_t vc_bytes = align(size_t{2} * p.n_head_kv * n_pos * dv);
+    const size_t qc_bytes = align(size_t{2} * p.n_head * n * dk);
+    const size_t sc_bytes = align(size_t{4} * group * n * n_pos);
+    const size_t pr_bytes = align(size_t{2} * group * n * n_pos);
+    auto* base = static_cast<uint8_t*>(
+        gemm_attn_.Get(kc_bytes + vc_bytes + qc_bytes + sc_bytes + pr_bytes, &error_));
+    if (base == nullptr) return;
+    auto* kc = reinterpret_cast<__nv_bfloat16*>(base);
+    auto* vc = reinterpret_cast<__nv_bfloat16*>(base + kc_bytes);
+    auto* qc = reinterpret_cast<__nv_bfloat16*>(base + kc_bytes + vc_bytes);
+    auto* sc = reinterpret_cast<float*>(base + kc_bytes + vc_bytes + qc_bytes);
+    auto* pr = reinterpret_cast<__nv_bfloat16*>(base + kc_bytes + vc_bytes + qc_bytes + sc_bytes);
+    cuda::LaunchGatherKvBf16(kv_, p.layer, arrays_, gemm_sequence_index_[i], n_pos, p.n_head_kv,
+                             dk, dv, kc, vc, stream_);
+    cuda::LaunchQHeadsBf16(q, sq.first_row, n, p.n_head, dk, qc, stream_);
+    Check(true, "PagedAttention (GEMM prefill: to bf16)", GgmlType::kF32);
+    const float zero = 0.0f, one = 1.0f;
+    for (int hk = 0; hk < p.n_head_kv; ++hk) {
+      const int h0 = hk * group;
+      // Scores, column-major [n_pos x n] per head = (K as dk x n_pos)^T (Q as dk x n).
+      cublasStatus_t st = blas_.gemm_strided_batched_ex(
+          cublas_, CUBLAS_OP_T, CUBLAS_OP_N, n_pos, n, dk, &p.scale,
+          kc + static_cast<int64_t>(hk) * n_pos * dk, CUDA_R_16BF, dk, 0,
+          qc + static_cast<int64_t>(h0) * n * dk, CUDA_R_16BF, dk,
+          static_cast<long long>(n) * dk, &zero, sc, CUDA_R_32F, n_pos,
+          static_cast<long long>(n) * n_pos, group, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+      GemmAttentionDone(st, "scores");
+      cuda::LaunchCausalSoftmaxBf16(sc, static_cast<int64_t>(group) * n, n, n_pos, sq.start_pos,
+                                    pr, stream_);
+      Check(true, "PagedAttention (GEMM prefill: softmax)", GgmlType::kF32);
+      // Output, column-major [dv x n] per head (the rows of `out`) = (V as dv x n_pos) P^T.
+      st = blas_.gemm_strided_batched_ex(
+          cublas_, CUBLAS_OP_N, CUBLAS_OP_N, dv, n, n_pos, &one,
+          vc + static_cast<int64_t>(hk) * n_pos * dv, CUDA_R_16BF, dv, 0, pr, CUDA_R_16BF, n_pos,
+          static_cast<long long>(n) * n_pos, &zero,
+          out.data + static_cast<int64_t>(sq.first_row) * out.stride +
+              static_cast<int64_t>(h0) * dv,
+          CUDA_R_32F, static_cast<int>(out.stride), dv, group, CUBLAS_COMPUTE_32F,
+          CUBLAS_GEMM_DEFAULT);
+      GemmAttentionDone(st, "output");
+    }
+  }
+  void GemmAttentionDone(cublasStatus_t st, const char* what) {
+    if (st != CUBLAS_STATUS_SUCCESS && error_.ok()) {
+      error_ = common::InternalError(std::string("cuBLAS attention (") + what +
+                                     ") failed with status " + std::to_string(st));
+    }
+    Mark(st == CUBLAS_STATUS_SUCCESS ? "PagedAttention (GEMM prefill: cuBLAS)" : "(failed)",
+         GgmlType::kF32);
+  }
+
   void SiluMul(TensorView gate, TensorView up, TensorView out) override {
     cuda::LaunchSiluMul(gate, up, out, stream_);
     Check(true, "SiluMul", GgmlType::kF32);
@@ -763,7 +848,7 @@ class CudaBackend final : public Backend {
   size_t uploaded_ = 0;
   DevicePtr kv_mem_;
   cuda::KvLayout kv_;
-  Scratch step_mem_, w_scratch_, x_scratch_, sample_mem_, sample_work_, attn_part_;
+  Scratch step_mem_, w_scratch_, x_scratch_, sample_mem_, sample_work_, attn_part_, gemm_attn_;
   size_t table_capacity_ = 0;  // table entries of a padded step (grows)
   size_t step_floor_ = 0;      // int32s of the largest padded step so far
   // Graphs: device memory generation (bumped by every (re)allocation a graph could hold).
@@ -772,6 +857,12 @@ class CudaBackend final : public Backend {
   GraphSchedule graph_schedule_;
   std::map<int, cudaGraphExec_t> graphs_;
   int flash_min_rows_ = 0;
+  // Prefill attention with cuBLAS: sequences of the current step (block tables not kept) and
+  // their indices in it.
+  static constexpr int kMaxGemmAttentionPositions = 8192;
+  int gemm_attention_min_rows_ = 0;
+  std::vector<StepSequence> gemm_sequences_;
+  std::vector<int32_t> gemm_sequence_index_;
   const int32_t* tiles_ = nullptr;  // flash prefill tiles of the current step (device)
   int64_t n_tiles_ = 0;
   std::vector<uint8_t> sample_host_;

@@ -2,6 +2,7 @@
 // tested on machines without a GPU.
 #include <algorithm>
 #include <cstdio>
+#include <vector>
 
 #include "inference/cuda_backend.h"
 
@@ -59,6 +60,26 @@ std::vector<int32_t> PlanAttentionTiles(std::span<const StepSequence> sequences,
     }
   }
   return tiles;
+}
+
+PrefillAttentionPlan PlanPrefillAttention(std::span<const StepSequence> sequences, int64_t n_rows,
+                                          int tile_rows, int flash_min_rows, int gemm_min_rows,
+                                          int max_positions) {
+  PrefillAttentionPlan plan;
+  std::vector<StepSequence> others;
+  for (size_t i = 0; i < sequences.size(); ++i) {
+    const StepSequence& s = sequences[i];
+    if (gemm_min_rows > 0 && s.n_tokens >= gemm_min_rows &&
+        static_cast<int64_t>(s.start_pos) + s.n_tokens <= max_positions) {
+      plan.gemm_sequences.push_back(static_cast<int32_t>(i));
+    } else {
+      others.push_back(s);
+    }
+  }
+  plan.tiles = plan.gemm_sequences.empty()
+                   ? PlanAttentionTiles(sequences, n_rows, tile_rows, flash_min_rows)
+                   : PlanAttentionTiles(others, n_rows, tile_rows, 1);
+  return plan;
 }
 
 }  // namespace inference
