@@ -97,14 +97,21 @@ std::vector<float> RunMatMul(Backend& b, const GgufTensor& t, const std::vector<
   return y;
 }
 
+// Two shapes: 256 x 1024 (a thread block per row: few rows) for every type and batch, and
+// 4608 x 512 (a warp per row) for the types of the 16-byte kernel at decode batches.
 void CheckMatMuls(Pair& p) {
   std::mt19937 rng(7);
   std::normal_distribution<float> dist(0.0f, 1.0f);
-  const int64_t rows = 256, cols = 1024;
+  for (const bool tall : {false, true}) {
+  const int64_t rows = tall ? 4608 : 256, cols = tall ? 512 : 1024;
   std::vector<float> wf(static_cast<size_t>(rows * cols));
   for (auto& v : wf) v = dist(rng) * 0.05f;
   for (GgmlType type : {GgmlType::kF32, GgmlType::kF16, GgmlType::kBF16, GgmlType::kQ8_0,
                         GgmlType::kQ4_0, GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K}) {
+    if (tall && (type == GgmlType::kQ4_0 || type == GgmlType::kQ4_K ||
+                 type == GgmlType::kQ5_K || type == GgmlType::kQ6_K)) {
+      continue;
+    }
     auto row_bytes = GgmlRowBytes(type, cols);
     std::vector<uint8_t> data(*row_bytes * rows);
     for (int64_t r = 0; r < rows; ++r) {
@@ -113,14 +120,17 @@ void CheckMatMuls(Pair& p) {
     GgufTensor t{"check.weight", {uint64_t(cols), uint64_t(rows)}, type, 0, data.size(),
                  data.data(), uint64_t(rows * cols)};
     for (int64_t n : {1, 8, 64}) {
+      if (tall && n == 64) continue;
       std::vector<float> x(static_cast<size_t>(n * cols));
       for (auto& v : x) v = dist(rng);
       auto a = RunMatMul(*p.cpu, t, x, n, /*exact=*/true);
       auto b = RunMatMul(*p.gpu, t, x, n);
       if (a.size() != b.size() || a.empty()) { ++failures; continue; }
-      Report(std::string("MatMul ") + GgmlTypeName(type) + " n=" + std::to_string(n),
+      Report(std::string("MatMul ") + GgmlTypeName(type) + " " + std::to_string(rows) + "x" +
+                 std::to_string(cols) + " n=" + std::to_string(n),
              MaxRelErr(a, b), n <= 8 || type == GgmlType::kF32 ? 1e-4 : 2e-2);
     }
+  }
   }
 }
 

@@ -104,27 +104,31 @@ __device__ __forceinline__ void Convert16(const Raw16& raw, float* f) {
 // 16-byte requests outstanding (a row of 4096 Q8_0 weights is only 8 vectors per lane).
 constexpr int kLoadsInFlight = 4;
 
-template <GgmlType T, int N>
+// W warps per row (W = 1: kRowsPerBlock rows per block; W = kRowsPerBlock: one row per block,
+// its vectors split between the warps, for matrices of few rows that would not fill the GPU).
+template <GgmlType T, int N, int W>
 __global__ void matvec16_kernel(const uint8_t* w, int64_t rows, int64_t cols, int64_t row_bytes,
                                 const float* x, int64_t x_stride, float* y, int64_t y_stride) {
   constexpr int E = Vec16<T>::kElems;
-  const int64_t row = static_cast<int64_t>(blockIdx.x) * kRowsPerBlock + threadIdx.y;
+  const int64_t row = static_cast<int64_t>(blockIdx.x) * (kRowsPerBlock / W) + threadIdx.y / W;
   if (row >= rows) return;
   const uint8_t* wr = w + row * row_bytes;
   const int64_t n_vec = cols / E;
+  const int part = threadIdx.y % W;  // this warp's share of the row
   float acc[N];
 #pragma unroll
   for (int t = 0; t < N; ++t) acc[t] = 0.0f;
-  for (int64_t base = threadIdx.x; base < n_vec; base += kWarp * kLoadsInFlight) {
+  for (int64_t base = part * kWarp + threadIdx.x; base < n_vec;
+       base += W * kWarp * kLoadsInFlight) {
     Raw16 raw[kLoadsInFlight];
 #pragma unroll
     for (int u = 0; u < kLoadsInFlight; ++u) {
-      const int64_t v = base + u * kWarp;
+      const int64_t v = base + u * W * kWarp;
       if (v < n_vec) raw[u] = Load16<T>(wr, v);
     }
 #pragma unroll
     for (int u = 0; u < kLoadsInFlight; ++u) {
-      const int64_t v = base + u * kWarp;
+      const int64_t v = base + u * W * kWarp;
       if (v >= n_vec) break;
       float f[E];
       Convert16<T>(raw[u], f);
@@ -141,10 +145,26 @@ __global__ void matvec16_kernel(const uint8_t* w, int64_t rows, int64_t cols, in
       }
     }
   }
+  if constexpr (W == 1) {
 #pragma unroll
-  for (int t = 0; t < N; ++t) {
-    const float s = WarpSum(acc[t]);
-    if (threadIdx.x == 0) y[t * y_stride + row] = s;
+    for (int t = 0; t < N; ++t) {
+      const float s = WarpSum(acc[t]);
+      if (threadIdx.x == 0) y[t * y_stride + row] = s;
+    }
+  } else {
+    __shared__ float partial[kRowsPerBlock][N];
+#pragma unroll
+    for (int t = 0; t < N; ++t) {
+      const float s = WarpSum(acc[t]);
+      if (threadIdx.x == 0) partial[threadIdx.y][t] = s;
+    }
+    __syncthreads();
+    if (part == 0 && threadIdx.x < N) {
+      float s = 0.0f;
+#pragma unroll
+      for (int k = 0; k < W; ++k) s += partial[threadIdx.y + k][threadIdx.x];
+      y[threadIdx.x * y_stride + row] = s;
+    }
   }
 }
 
@@ -200,6 +220,9 @@ __global__ void f32_to_bf16_kernel(const float* x, int64_t rows, int64_t cols, i
   out[idx] = __float2bfloat16(x[(idx / cols) * stride + idx % cols]);
 }
 
+// Matrices of at most this many rows take a whole thread block per row.
+constexpr int64_t kFewRows = 4096;
+
 template <GgmlType T>
 constexpr bool kHasVec16 = T == GgmlType::kF32 || T == GgmlType::kF16 ||
                            T == GgmlType::kBF16 || T == kQ8_0Grouped;
@@ -214,9 +237,14 @@ void LaunchN(const WeightRef& w, const float* x, int64_t xs, float* y, int64_t y
     const bool aligned = w.row_bytes % 16 == 0 && w.cols % Vec16<T>::kElems == 0 &&
                          reinterpret_cast<uintptr_t>(w.data) % 16 == 0 &&
                          reinterpret_cast<uintptr_t>(x) % 16 == 0 && (N == 1 || xs % 4 == 0);
+    if (aligned && w.rows <= kFewRows) {
+      matvec16_kernel<T, N, kRowsPerBlock><<<static_cast<unsigned>(w.rows), block, 0, s>>>(
+          w.data, w.rows, w.cols, w.row_bytes, x, xs, y, ys);
+      return;
+    }
     if (aligned) {
-      matvec16_kernel<T, N><<<grid, block, 0, s>>>(w.data, w.rows, w.cols, w.row_bytes, x, xs,
-                                                   y, ys);
+      matvec16_kernel<T, N, 1><<<grid, block, 0, s>>>(w.data, w.rows, w.cols, w.row_bytes, x, xs,
+                                                      y, ys);
       return;
     }
   }

@@ -27,7 +27,7 @@ __global__ void rms_norm_kernel(TensorView x, const uint8_t* gamma, int64_t widt
 // Wide segments (a model's hidden size): one thread block each, so that one row (a decode step
 // of one sequence) is not a single warp's serial loop.
 constexpr int kWideThreads = 256;
-constexpr int64_t kWideWidth = 1024;
+constexpr int64_t kWideWidth = 256;
 
 template <GgmlType T>
 __global__ void __launch_bounds__(kWideThreads)
