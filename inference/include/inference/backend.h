@@ -208,6 +208,12 @@ class Backend {
   // out[t] = sum_j weights[t][j] * y[t*k + j].
   virtual void MoeCombine(TensorView y, TensorView weights, TensorView out) = 0;
 
+  // Rows of a prompt chunk that the dense FFN takes at a time (arch/blocks.cc): its two
+  // [rows, n_ff] intermediates are a step's largest activations. The CPU keeps them small; a GPU
+  // wants whole chunks, so that each weight is read (and dequantized) once per step and its
+  // products are large enough for the tensor cores.
+  virtual int64_t FfnSliceRows() const { return 128; }
+
   // --- Decode steps as graphs --------------------------------------------------------------------
   // Row counts (ascending) for which decode steps may be recorded once and replayed; empty when
   // the backend has no graphs. The model pads a decode step to the smallest bucket that fits.

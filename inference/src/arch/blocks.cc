@@ -68,11 +68,11 @@ Status LoadFfn(WeightLoader& l, int il, int n_embd, int n_ff, const std::string&
 Status DenseFfn(Backend& b, Activations& act, const FfnWeights& w, TensorView xn, TensorView out) {
   Activations::Scope scope(act);
   const int64_t n = xn.rows;
-  // A long prompt chunk goes through in slices of kFfnRows rows: the two [rows, n_ff]
-  // intermediates are the largest activations of a step, and slicing keeps them (and resident
-  // memory) small; re-reading the weights per slice costs little next to that many rows' products.
-  constexpr int64_t kFfnRows = 128;
-  const int64_t slice = std::min(n, kFfnRows);
+  // A long prompt chunk goes through in slices of the backend's FfnSliceRows() rows: the two
+  // [rows, n_ff] intermediates are the largest activations of a step, and slicing keeps them (and
+  // resident memory) small on the CPU; re-reading the weights per slice costs little next to that
+  // many rows' products there.
+  const int64_t slice = std::min(n, std::max<int64_t>(1, b.FfnSliceRows()));
   ASSIGN_OR_RETURN(TensorView gate_buf, act.Take(slice, w.gate->rows));  // [slice, n_ff]
   ASSIGN_OR_RETURN(TensorView up_buf, act.Take(slice, w.up->rows));      // [slice, n_ff]
   for (int64_t r0 = 0; r0 < n; r0 += slice) {

@@ -455,6 +455,83 @@ void CheckGreedy() {
   if (equal != cases || cases == 0) ++failures;
 }
 
+// Where batching departs from the CPU (diagnostic lines): the stories260K prompts as one prefill
+// step, then decode steps of one token per sequence (the CPU's greedy choice fed to both), run
+// through Model::Forward on the CPU backend and on CUDA (graphs off and on); per step the largest
+// logit difference and the rows whose argmax differs. Also each sequence alone on CUDA.
+void CheckBatchedForward() {
+  const std::string dir = SourceDir() + "/tests/data/tinyllamas/";
+  std::vector<std::vector<int32_t>> prompts;
+  std::ifstream in(dir + "stories260K.greedy.jsonl");
+  std::string line;
+  while (std::getline(in, line)) {
+    auto j = common::Json::Parse(line);
+    if (!j.ok()) continue;
+    prompts.emplace_back();
+    for (const auto& v : j->Find("prompt_ids")->as_array()) prompts.back().push_back(int32_t(v.as_int()));
+  }
+  const int n_seq = static_cast<int>(prompts.size()), blocks_per_seq = 8, steps = 24;
+  std::vector<std::vector<int32_t>> tables(n_seq);
+  for (int i = 0; i < n_seq; ++i) {
+    for (int b = 0; b < blocks_per_seq; ++b) tables[i].push_back(i * blocks_per_seq + b);
+  }
+  auto load = [&](const std::string& backend, bool graphs) {
+    ModelOptions o;
+    o.backend = backend;
+    o.cuda_graphs = graphs;
+    o.sampling = "host";
+    auto m = Model::Load(SourceDir() + "/models/stories260K.gguf", o);
+    if (m.ok() && !(*m)->AllocateKvCache(n_seq * blocks_per_seq, 16).ok()) m = common::InternalError("kv");
+    return m;
+  };
+  auto cpu = load("cpu", false), gpu = load("cuda", false), gpu_graphs = load("cuda", true),
+       gpu_single = load("cuda", false);
+  if (!cpu.ok() || !gpu.ok() || !gpu_graphs.ok() || !gpu_single.ok()) { ++failures; return; }
+  std::vector<int32_t> pos(n_seq, 0);
+  std::vector<std::vector<int32_t>> chunk = prompts;
+  for (int step = 0; step <= steps; ++step) {
+    ForwardBatch batch;
+    for (int i = 0; i < n_seq; ++i) batch.sequences.push_back({chunk[i], pos[i], tables[i], true});
+    std::vector<float> a, b, c, d, row;
+    if (!(*cpu)->Forward(batch, &a).ok() || !(*gpu)->Forward(batch, &b).ok() ||
+        !(*gpu_graphs)->Forward(batch, &c).ok()) { ++failures; return; }
+    for (int i = 0; i < n_seq; ++i) {
+      ForwardBatch one;
+      one.sequences.push_back({chunk[i], pos[i], tables[i], true});
+      if (!(*gpu_single)->Forward(one, &row).ok()) { ++failures; return; }
+      d.insert(d.end(), row.begin(), row.end());
+    }
+    const int64_t nv = (*cpu)->config().n_vocab;
+    auto argmax = [nv](const std::vector<float>& l, int r) {
+      int32_t best = 0;
+      for (int32_t v = 1; v < nv; ++v) if (l[r * nv + v] > l[r * nv + best]) best = v;
+      return best;
+    };
+    std::string report;
+    for (const auto& [name, l] : {std::pair<const char*, const std::vector<float>*>{"batched", &b},
+                                  {"batched+graphs", &c}, {"one at a time", &d}}) {
+      double err = 0;
+      std::string rows;
+      for (size_t k = 0; k < a.size(); ++k) err = std::max(err, double(std::fabs(a[k] - (*l)[k])));
+      for (int r = 0; r < n_seq; ++r) {
+        if (argmax(a, r) != argmax(*l, r)) rows += " " + std::to_string(r);
+      }
+      char buf[160];
+      std::snprintf(buf, sizeof buf, "  %s: max |dlogit| %.2e%s%s", name, err,
+                    rows.empty() ? "" : ", argmax differs in rows", rows.c_str());
+      report += buf;
+    }
+    if (step < 3 || step == steps || report.find("differs") != std::string::npos) {
+      std::printf("batched forward step %2d (%s):%s\n", step, step == 0 ? "prefill" : "decode",
+                  report.c_str());
+    }
+    for (int i = 0; i < n_seq; ++i) {
+      pos[i] += static_cast<int32_t>(chunk[i].size());
+      chunk[i] = {argmax(a, i)};
+    }
+  }
+}
+
 // The engine on CUDA: all stories260K prompts at once, greedy, with decode graphs (padded to a
 // bucket) on and off, sampling on the device and on the host; every sequence must equal its
 // recorded ids.
@@ -496,6 +573,7 @@ void CheckEngineBatched(int tensor_parallel = 1) {
       streams.push_back(std::move(s).value());
     }
     int equal = 0;
+    std::string diverged;  // sequence:first differing token index
     const auto t0 = std::chrono::steady_clock::now();
     for (size_t i = 0; i < streams.size(); ++i) {
       std::vector<int32_t> got;
@@ -504,14 +582,20 @@ void CheckEngineBatched(int tensor_parallel = 1) {
         if (ev.kind == GenerateEvent::Kind::kToken && ev.token >= 0) got.push_back(ev.token);
       }
       equal += got == want[i];
+      if (got != want[i]) {
+        size_t k = 0;
+        while (k < got.size() && k < want[i].size() && got[k] == want[i][k]) ++k;
+        diverged += " " + std::to_string(i) + ":" + std::to_string(k);
+      }
     }
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     const bool ok = equal == static_cast<int>(streams.size()) && equal > 0;
     if (!ok) ++failures;
     std::printf("engine on %s, graphs %s, sampling %s: %d of %zu batched greedy sequences equal "
-                "the recorded ids (%.1f ms) %s\n", (*model)->backend_name().c_str(),
+                "the recorded ids (%.1f ms) %s%s%s\n", (*model)->backend_name().c_str(),
                 graphs ? "on" : "off", o.sampling.c_str(), equal, streams.size(), ms,
-                ok ? "ok" : "FAIL");
+                ok ? "ok" : "FAIL", diverged.empty() ? "" : "; sequence:first differing token",
+                diverged.c_str());
   }
 }
 
@@ -533,6 +617,7 @@ int main() {
   CheckFlashPrefill(*p.cpu);
   CheckArchitectures();
   CheckGreedy();
+  CheckBatchedForward();
   CheckEngineBatched();
   // Tensor parallelism needs two GPUs: stories260K (8 heads, 4 key/value heads, FFN 172) split
   // over 2 must give the recorded greedy ids too.

@@ -424,6 +424,9 @@ class CudaBackend final : public Backend {
     return common::OkStatus();
   }
 
+  // A whole prefill chunk (up to 4,096 rows) at once: one tensor-core product per weight.
+  int64_t FfnSliceRows() const override { return 4096; }
+
   // --- Graphs ---------------------------------------------------------------------------------
   std::vector<int> GraphBuckets() const override {
     return graph_schedule_.enabled() ? graph_buckets_ : std::vector<int>{};
