@@ -53,7 +53,6 @@ __device__ __forceinline__ float DotQK(const float* q_sh, const uint8_t* kr, boo
   float dot = 0.0f;
   if (f16 && dk % 8 == 0 && reinterpret_cast<uintptr_t>(kr) % 16 == 0) {
     const uint4* k4 = reinterpret_cast<const uint4*>(kr);
-#pragma unroll 4
     for (int v = 0; v < dk / 8; ++v) {
       const uint4 u = k4[v];
       const uint32_t w[4] = {u.x, u.y, u.z, u.w};
@@ -105,10 +104,9 @@ __global__ void __launch_bounds__(kSplitWarps * kWarp)
   for (int j0 = begin + warp * kWarp; j0 < end; j0 += kSplitWarps * kWarp) {
     const int j = j0 + lane;
     float score = -INFINITY;
-    // This lane's cache row (position j): its K here, its V through shuffles below.
-    const uint8_t* row = j < end ? KvRowPtr(kv, p.layer, s, seq, j) : kv.base;
     if (j < end) {
-      score = DotQK(q_sh, row + static_cast<size_t>(hk) * dk * esize, kv.f16, dk) * p.scale;
+      const uint8_t* kr = KvRowPtr(kv, p.layer, s, seq, j) + static_cast<size_t>(hk) * dk * esize;
+      score = DotQK(q_sh, kr, kv.f16, dk) * p.scale;
     }
     const float m_new = fmaxf(m, WarpMax(score));  // finite: position j0 < end
     const float correction = __expf(m - m_new);
@@ -117,27 +115,14 @@ __global__ void __launch_bounds__(kSplitWarps * kWarp)
 #pragma unroll
     for (int c = 0; c < PL; ++c) acc[c] *= correction;
     const int nj = min(kWarp, end - j0);
-    const size_t v_off = kv.k_width * esize + static_cast<size_t>(hk) * dv * esize;
-    // V of kVBatch positions is loaded before any is used (independent loads in flight).
-    constexpr int kVBatch = 8;
-    for (int jj0 = 0; jj0 < nj; jj0 += kVBatch) {
-      float vv[kVBatch][PL];
+    for (int jj = 0; jj < nj; ++jj) {
+      const float wj = __shfl_sync(0xffffffffu, w, jj);
+      const uint8_t* vr = KvRowPtr(kv, p.layer, s, seq, j0 + jj) + kv.k_width * esize +
+                          static_cast<size_t>(hk) * dv * esize;
 #pragma unroll
-      for (int u = 0; u < kVBatch; ++u) {
-        const uint8_t* vr = reinterpret_cast<const uint8_t*>(__shfl_sync(
-                                0xffffffffu, reinterpret_cast<uintptr_t>(row), jj0 + u)) +
-                            v_off;
-#pragma unroll
-        for (int c = 0; c < PL; ++c) {
-          const int d = lane + c * kWarp;
-          vv[u][c] = jj0 + u < nj && d < dv ? LoadKv(vr, kv.f16, d) : 0.0f;
-        }
-      }
-#pragma unroll
-      for (int u = 0; u < kVBatch; ++u) {
-        const float wj = __shfl_sync(0xffffffffu, w, jj0 + u);
-#pragma unroll
-        for (int c = 0; c < PL; ++c) acc[c] += wj * vv[u][c];
+      for (int c = 0; c < PL; ++c) {
+        const int d = lane + c * kWarp;
+        if (d < dv) acc[c] += wj * LoadKv(vr, kv.f16, d);
       }
     }
     m = m_new;

@@ -75,14 +75,12 @@ __device__ __forceinline__ Raw16 Load16(const uint8_t* row, int64_t v) {
   }
 }
 
-// The vector's elements as floats; grouped Q8_0 gives the integer quants (raw.d scales their
-// dot product once).
 template <GgmlType T>
 __device__ __forceinline__ void Convert16(const Raw16& raw, float* f) {
   const uint32_t w[4] = {raw.q.x, raw.q.y, raw.q.z, raw.q.w};
   if constexpr (T == kQ8_0Grouped) {
 #pragma unroll
-    for (int k = 0; k < 16; ++k) f[k] = S8ToFloat(w[k / 4] ^ 0x80808080u, k % 4);
+    for (int k = 0; k < 16; ++k) f[k] = raw.d * S8ToFloat(w[k / 4] ^ 0x80808080u, k % 4);
   } else if constexpr (T == GgmlType::kF32) {
 #pragma unroll
     for (int k = 0; k < 4; ++k) f[k] = __uint_as_float(w[k]);
@@ -106,84 +104,58 @@ __device__ __forceinline__ void Convert16(const Raw16& raw, float* f) {
 // 16-byte requests outstanding (a row of 4096 Q8_0 weights is only 8 vectors per lane).
 constexpr int kLoadsInFlight = 4;
 
-// Rows per warp in the warp-per-row layout: each activation vector loaded serves that many rows
-// (the activation loads, not the weights, would otherwise bound the kernel).
-template <GgmlType T>
-constexpr int kRowsPerWarp = T == kQ8_0Grouped ? 2 : 4;
-
-// W warps per row group (W = 1: kRowsPerBlock warps of R rows each per block; W =
-// kRowsPerBlock, R = 1: one row per block, its vectors split between the warps, for matrices of
-// few rows that would not fill the GPU).
-template <GgmlType T, int N, int W, int R>
+// W warps per row (W = 1: kRowsPerBlock rows per block; W = kRowsPerBlock: one row per block,
+// its vectors split between the warps, for matrices of few rows that would not fill the GPU).
+template <GgmlType T, int N, int W>
 __global__ void matvec16_kernel(const uint8_t* w, int64_t rows, int64_t cols, int64_t row_bytes,
                                 const float* x, int64_t x_stride, float* y, int64_t y_stride) {
   constexpr int E = Vec16<T>::kElems;
-  constexpr int U = R == 1 ? kLoadsInFlight : 2;
-  const int64_t row0 =
-      (static_cast<int64_t>(blockIdx.x) * (kRowsPerBlock / W) + threadIdx.y / W) * R;
-  if (row0 >= rows) return;
-  const int nr = static_cast<int>(rows - row0 < R ? rows - row0 : R);  // warp-uniform
+  const int64_t row = static_cast<int64_t>(blockIdx.x) * (kRowsPerBlock / W) + threadIdx.y / W;
+  if (row >= rows) return;
+  const uint8_t* wr = w + row * row_bytes;
   const int64_t n_vec = cols / E;
   const int part = threadIdx.y % W;  // this warp's share of the row
-  float acc[R][N];
+  float acc[N];
 #pragma unroll
-  for (int k = 0; k < R; ++k) {
+  for (int t = 0; t < N; ++t) acc[t] = 0.0f;
+  for (int64_t base = part * kWarp + threadIdx.x; base < n_vec;
+       base += W * kWarp * kLoadsInFlight) {
+    Raw16 raw[kLoadsInFlight];
 #pragma unroll
-    for (int t = 0; t < N; ++t) acc[k][t] = 0.0f;
-  }
-  for (int64_t base = part * kWarp + threadIdx.x; base < n_vec; base += W * kWarp * U) {
-    Raw16 raw[U][R];
-#pragma unroll
-    for (int u = 0; u < U; ++u) {
+    for (int u = 0; u < kLoadsInFlight; ++u) {
       const int64_t v = base + u * W * kWarp;
-#pragma unroll
-      for (int k = 0; k < R; ++k) {
-        raw[u][k] = v < n_vec && k < nr ? Load16<T>(w + (row0 + k) * row_bytes, v)
-                                        : Raw16{make_uint4(0, 0, 0, 0), 0.0f};
-      }
+      if (v < n_vec) raw[u] = Load16<T>(wr, v);
     }
 #pragma unroll
-    for (int u = 0; u < U; ++u) {
+    for (int u = 0; u < kLoadsInFlight; ++u) {
       const int64_t v = base + u * W * kWarp;
       if (v >= n_vec) break;
-      float f[R][E];
-#pragma unroll
-      for (int k = 0; k < R; ++k) Convert16<T>(raw[u][k], f[k]);
+      float f[E];
+      Convert16<T>(raw[u], f);
 #pragma unroll
       for (int t = 0; t < N; ++t) {
         const float4* xv = reinterpret_cast<const float4*>(x + t * x_stride + v * E);
-        float4 xa[E / 4];
+        float s = 0.0f;
 #pragma unroll
-        for (int q = 0; q < E / 4; ++q) xa[q] = __ldg(xv + q);
-#pragma unroll
-        for (int k = 0; k < R; ++k) {
-          float s = 0.0f;
-#pragma unroll
-          for (int q = 0; q < E / 4; ++q) {
-            s += f[k][4 * q] * xa[q].x + f[k][4 * q + 1] * xa[q].y + f[k][4 * q + 2] * xa[q].z +
-                 f[k][4 * q + 3] * xa[q].w;
-          }
-          acc[k][t] += raw[u][k].d * s;
+        for (int k = 0; k < E / 4; ++k) {
+          const float4 a = __ldg(xv + k);
+          s += f[4 * k] * a.x + f[4 * k + 1] * a.y + f[4 * k + 2] * a.z + f[4 * k + 3] * a.w;
         }
+        acc[t] += s;
       }
     }
   }
   if constexpr (W == 1) {
 #pragma unroll
-    for (int k = 0; k < R; ++k) {
-      if (k >= nr) break;
-#pragma unroll
-      for (int t = 0; t < N; ++t) {
-        const float s = WarpSum(acc[k][t]);
-        if (threadIdx.x == 0) y[t * y_stride + row0 + k] = s;
-      }
+    for (int t = 0; t < N; ++t) {
+      const float s = WarpSum(acc[t]);
+      if (threadIdx.x == 0) y[t * y_stride + row] = s;
     }
   } else {
-    static_assert(R == 1, "rows split between warps hold one row each");
     __shared__ float partial[kRowsPerBlock][N];
 #pragma unroll
     for (int t = 0; t < N; ++t) {
-      const float s = WarpSum(acc[0][t]);
+      const float s = WarpSum(acc[t]);
       if (threadIdx.x == 0) partial[threadIdx.y][t] = s;
     }
     __syncthreads();
@@ -191,7 +163,7 @@ __global__ void matvec16_kernel(const uint8_t* w, int64_t rows, int64_t cols, in
       float s = 0.0f;
 #pragma unroll
       for (int k = 0; k < W; ++k) s += partial[threadIdx.y + k][threadIdx.x];
-      y[threadIdx.x * y_stride + row0] = s;
+      y[threadIdx.x * y_stride + row] = s;
     }
   }
 }
@@ -266,14 +238,13 @@ void LaunchN(const WeightRef& w, const float* x, int64_t xs, float* y, int64_t y
                          reinterpret_cast<uintptr_t>(w.data) % 16 == 0 &&
                          reinterpret_cast<uintptr_t>(x) % 16 == 0 && (N == 1 || xs % 4 == 0);
     if (aligned && w.rows <= kFewRows) {
-      matvec16_kernel<T, N, kRowsPerBlock, 1><<<static_cast<unsigned>(w.rows), block, 0, s>>>(
+      matvec16_kernel<T, N, kRowsPerBlock><<<static_cast<unsigned>(w.rows), block, 0, s>>>(
           w.data, w.rows, w.cols, w.row_bytes, x, xs, y, ys);
       return;
     }
     if (aligned) {
-      constexpr int R = kRowsPerWarp<T>;
-      matvec16_kernel<T, N, 1, R><<<CeilDiv(w.rows, kRowsPerBlock * R), block, 0, s>>>(
-          w.data, w.rows, w.cols, w.row_bytes, x, xs, y, ys);
+      matvec16_kernel<T, N, 1><<<grid, block, 0, s>>>(w.data, w.rows, w.cols, w.row_bytes, x, xs,
+                                                      y, ys);
       return;
     }
   }
