@@ -27,11 +27,13 @@
 #include "reference_model.h"
 
 namespace inference {
+namespace testing {
+// Found by GoogleTest through ArchCase's namespace.
+void PrintTo(const ArchCase& c, std::ostream* os) { *os << c.name; }
+}  // namespace testing
 namespace {
 
 using testing::ArchCase;
-
-void PrintTo(const ArchCase& c, std::ostream* os) { *os << c.name; }
 
 std::vector<ArchCase> Archs() {
   auto archs = testing::ReferenceArchitectures();
