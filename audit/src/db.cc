@@ -70,11 +70,12 @@ common::StatusOr<bool> Stmt::Step() {
 
 common::Status Stmt::Run() {
   while (true) {
-    ASSIGN_OR_RETURN(bool row, Step());
-    if (!row) break;
+    auto row = Step();
+    if (!row.ok() || !*row) {
+      Reset();  // also after a failure: a kept statement must not hold the transaction open
+      return row.status();
+    }
   }
-  Reset();
-  return common::OkStatus();
 }
 
 void Stmt::Reset() {
@@ -154,6 +155,7 @@ common::StatusOr<std::unique_ptr<Db>> Db::Open(const std::string& path,
 }
 
 Db::~Db() {
+  cache_.clear();  // finalized before the connection closes
   if (db_) sqlite3_close_v2(db_);
 }
 
@@ -170,6 +172,22 @@ common::StatusOr<Stmt> Db::Prepare(std::string_view sql) {
                               SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
   if (rc != SQLITE_OK) return Error(db_, rc, path_);
   return Stmt(db_, stmt);
+}
+
+common::StatusOr<Stmt*> Db::Cached(std::string_view sql) {
+  auto it = cache_.find(sql);
+  if (it == cache_.end()) {
+    ASSIGN_OR_RETURN(Stmt st, Prepare(sql));
+    it = cache_.emplace(std::string(sql), std::move(st)).first;
+  } else {
+    it->second.Reset();  // a step that failed part way left it mid-statement
+  }
+  return &it->second;
+}
+
+common::Status Db::ExecCached(std::string_view sql) {
+  ASSIGN_OR_RETURN(Stmt * st, Cached(sql));
+  return st->Run();
 }
 
 common::Status Db::Rekey(const common::SecretBytes& key) {

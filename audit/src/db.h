@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -59,6 +60,11 @@ class Db {
 
   common::Status Exec(std::string_view sql);
   common::StatusOr<Stmt> Prepare(std::string_view sql);
+  // A statement prepared once per connection and kept (the statements of every commit): reset
+  // and unbound, ready to bind. Valid until the Db closes.
+  common::StatusOr<Stmt*> Cached(std::string_view sql);
+  // Runs a cached statement without parameters (BEGIN IMMEDIATE, COMMIT).
+  common::Status ExecCached(std::string_view sql);
   // Re-encrypts the database under a new raw key (PRAGMA rekey).
   common::Status Rekey(const common::SecretBytes& key);
   int64_t LastChanges() const;
@@ -79,6 +85,7 @@ class Db {
   Db(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
   sqlite3* db_;
   std::string path_;
+  std::map<std::string, Stmt, std::less<>> cache_;
 };
 
 }  // namespace audit::internal

@@ -342,12 +342,12 @@ common::Status Ledger::CommitLocked(std::vector<Pending*>& batch, std::vector<Re
   for (Pending* p : batch) encode(p->record, p);
   if (rows.empty()) return common::OkStatus();
 
-  RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE"));
-  ASSIGN_OR_RETURN(Stmt ins, db_->Prepare("INSERT INTO records(seq, body, leaf) VALUES(?, ?, ?)"));
+  RETURN_IF_ERROR(db_->ExecCached("BEGIN IMMEDIATE"));
+  ASSIGN_OR_RETURN(Stmt * ins, db_->Cached("INSERT INTO records(seq, body, leaf) VALUES(?, ?, ?)"));
   for (auto& [bytes, p] : rows) {
     Hash leaf = LeafHash(bytes);
-    ins.Bind(1, static_cast<int64_t>(frontier_.size())).Bind(2, bytes).Bind(3, AsBytes(leaf));
-    RETURN_IF_ERROR(ins.Run());
+    ins->Bind(1, static_cast<int64_t>(frontier_.size())).Bind(2, bytes).Bind(3, AsBytes(leaf));
+    RETURN_IF_ERROR(ins->Run());
     frontier_.Append(leaf);
   }
   Checkpoint cp{origin_, frontier_.size(), frontier_.Root(), now};
@@ -357,11 +357,11 @@ common::Status Ledger::CommitLocked(std::vector<Pending*>& batch, std::vector<Re
   // Thin the heads: keep the last head of every head_interval records.
   const uint64_t k = options_.head_interval;
   if (latest_head_ && prev_head_size_ / k == cp.tree_size / k) {
-    ASSIGN_OR_RETURN(Stmt del, db_->Prepare("DELETE FROM heads WHERE tree_size = ? AND kept = 0"));
-    del.Bind(1, static_cast<int64_t>(prev_head_size_));
-    RETURN_IF_ERROR(del.Run());
+    ASSIGN_OR_RETURN(Stmt * del, db_->Cached("DELETE FROM heads WHERE tree_size = ? AND kept = 0"));
+    del->Bind(1, static_cast<int64_t>(prev_head_size_));
+    RETURN_IF_ERROR(del->Run());
   }
-  RETURN_IF_ERROR(db_->Exec("COMMIT"));
+  RETURN_IF_ERROR(db_->ExecCached("COMMIT"));
   pending_head_.reset();
   last_time_us_ = now;
   latest_head_ = head;

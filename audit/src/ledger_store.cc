@@ -103,16 +103,16 @@ common::StatusOr<std::vector<SignedCheckpoint>> ReadHeads(Db& db, const LedgerMe
 }
 
 common::Status InsertHead(Db& db, const SignedCheckpoint& head, bool kept) {
-  ASSIGN_OR_RETURN(Stmt st, db.Prepare(
-                                "INSERT OR REPLACE INTO heads(tree_size, time_us, root, signature,"
-                                " key_id, kept) VALUES(?, ?, ?, ?, ?, ?)"));
-  st.Bind(1, static_cast<int64_t>(head.checkpoint.tree_size))
+  ASSIGN_OR_RETURN(Stmt * st, db.Cached(
+                                  "INSERT OR REPLACE INTO heads(tree_size, time_us, root, signature,"
+                                  " key_id, kept) VALUES(?, ?, ?, ?, ?, ?)"));
+  st->Bind(1, static_cast<int64_t>(head.checkpoint.tree_size))
       .Bind(2, head.checkpoint.time_us)
       .Bind(3, std::string_view(reinterpret_cast<const char*>(head.checkpoint.root.data()), 32))
       .Bind(4, std::string_view(reinterpret_cast<const char*>(head.signature.data()), 64))
       .Bind(5, static_cast<int64_t>(head.key_id))
       .Bind(6, kept ? 1 : 0);
-  return st.Run();
+  return st->Run();
 }
 
 }  // namespace audit::internal

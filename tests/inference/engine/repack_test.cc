@@ -1,4 +1,4 @@
-// Repacked Q8_0 / Q4_0 matrices (16-row interleaved groups) and their micro-kernels, for every
+// Repacked Q8_0 / Q4_0 / F32 matrices (16-row interleaved groups) and their micro-kernels, for every
 // instruction set this processor supports, against the plain per-row kernels and double-precision
 // loops; and the CPU backend ops that read repacked weights (products over column tiles, gathered
 // expert rows, embedding lookups, exact router products) against plain loops.
@@ -88,14 +88,20 @@ TEST_P(RepackTest, GroupKernelsMatchPlainRowKernelsAndDoubleReference) {
     ASSERT_TRUE(inference::DequantizeRow(s.type, w.data() + r * row_bytes, w_deq[r].data(), s.cols).ok());
   }
   for (const Kernels* k : AllKernels()) {
-    const GroupDotFn gdot = s.type == GgmlType::kQ8_0 ? k->group_dot_q8_0 : k->group_dot_q4_0;
-    const DotFn dot = s.type == GgmlType::kQ8_0 ? k->dot_q8_0 : k->dot_q4_0;
-    const size_t act_bytes = ActivationBytes(ActivationFormat::kQ8_0, s.cols);
+    const GroupDotFn gdot = GroupDotFor(*k, s.type);
+    TypeTraits tt;
+    ASSERT_TRUE(GetTypeTraits(*k, s.type, &tt));
+    const DotFn dot = tt.dot;
+    const size_t act_bytes = ActivationBytes(tt.act, s.cols);
     std::vector<uint8_t> acts(act_bytes * kMaxGroupCols);
     std::vector<std::vector<float>> x_deq;
     for (int j = 0; j < kMaxGroupCols; ++j) {
       const auto x = RandomVector(s.cols, 300 + j, 2.0f);
-      ConvertActivations(*k, ActivationFormat::kQ8_0, x.data(), s.cols, acts.data() + j * act_bytes);
+      ConvertActivations(*k, tt.act, x.data(), s.cols, acts.data() + j * act_bytes);
+      if (tt.act == ActivationFormat::kF32) {
+        x_deq.push_back(x);
+        continue;
+      }
       const ActQ8_0* b = reinterpret_cast<const ActQ8_0*>(acts.data() + j * act_bytes);
       std::vector<float> xd(s.cols);
       for (int64_t i = 0; i < s.cols; ++i) xd[i] = b[i / kQK].d * b[i / kQK].qs[i % kQK];
@@ -137,7 +143,9 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(Shape{GgmlType::kQ8_0, 1, 32}, Shape{GgmlType::kQ8_0, 16, 64},
                       Shape{GgmlType::kQ8_0, 37, 96}, Shape{GgmlType::kQ8_0, 48, 320},
                       Shape{GgmlType::kQ4_0, 1, 32}, Shape{GgmlType::kQ4_0, 15, 64},
-                      Shape{GgmlType::kQ4_0, 37, 96}, Shape{GgmlType::kQ4_0, 48, 320}),
+                      Shape{GgmlType::kQ4_0, 37, 96}, Shape{GgmlType::kQ4_0, 48, 320},
+                      Shape{GgmlType::kF32, 1, 32}, Shape{GgmlType::kF32, 17, 64},
+                      Shape{GgmlType::kF32, 37, 96}, Shape{GgmlType::kF32, 512, 64}),
     ShapeName);
 
 // --- The backend over repacked weights ---------------------------------------------------------
@@ -262,7 +270,7 @@ TEST_P(RepackedBackendTest, EmbedAndExactProductReadRepackedRowsExactly) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Types, RepackedBackendTest,
-                         ::testing::Values(GgmlType::kQ8_0, GgmlType::kQ4_0),
+                         ::testing::Values(GgmlType::kQ8_0, GgmlType::kQ4_0, GgmlType::kF32),
                          [](const ::testing::TestParamInfo<GgmlType>& p) {
                            return std::string(GgmlTypeName(p.param));
                          });

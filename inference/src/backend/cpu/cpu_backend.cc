@@ -50,7 +50,8 @@ class CpuWeight final : public BackendWeight {
   size_t mat_bytes = 0;
   TypeTraits traits{};
   bool has_traits = false;
-  // Q8_0 / Q4_0 matrices: an owned copy in row groups (kernels.h), n_mats x packed_mat_bytes.
+  // Q8_0 / Q4_0 / F32 matrices: an owned copy in row groups (kernels.h), n_mats x
+  // packed_mat_bytes.
   std::unique_ptr<void, FreeDeleter> packed;
   size_t packed_mat_bytes = 0;
   int64_t groups = 0;  // row groups per matrix
@@ -125,7 +126,9 @@ class CpuBackend final : public Backend {
     if (w->cols % w->traits.block != 0) {
       return common::InvalidArgumentError("tensor '" + t.name + "': row length not a multiple of the block");
     }
-    if (t.dims.size() >= 2 && cpu::IsRepackedType(t.type)) RETURN_IF_ERROR(Repack(t, w.get()));
+    if (t.dims.size() >= 2 && cpu::IsRepackedType(t.type, w->cols)) {
+      RETURN_IF_ERROR(Repack(t, w.get()));
+    }
     return std::unique_ptr<BackendWeight>(std::move(w));
   }
 
@@ -565,7 +568,7 @@ class CpuBackend final : public Backend {
     }
   }
 
-  // Rewrites a Q8_0 / Q4_0 matrix (or expert stack) in row groups, then lets the kernel drop the
+  // Rewrites a Q8_0 / Q4_0 / F32 matrix (or expert stack) in row groups, then lets the kernel drop the
   // file pages of the original bytes (madvise on the page-aligned interior of the tensor), so
   // resident memory holds one copy.
   Status Repack(const GgufTensor& t, CpuWeight* w) {
@@ -658,8 +661,7 @@ class CpuBackend final : public Backend {
   void MatMulPacked(const CpuWeight& w, int64_t mat, const uint8_t* act, size_t act_stride,
                     int64_t n, TensorView y, const std::vector<int64_t>& out_rows) {
     if (n <= 0) return;
-    const cpu::GroupDotFn dot =
-        w.type == GgmlType::kQ8_0 ? kernels_.group_dot_q8_0 : kernels_.group_dot_q4_0;
+    const cpu::GroupDotFn dot = cpu::GroupDotFor(kernels_, w.type);
     const int64_t nb = w.cols / cpu::kQK;
     const size_t gbb = cpu::GroupBlockBytes(w.type);
     const uint8_t* base = w.Packed(mat);

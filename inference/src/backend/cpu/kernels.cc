@@ -116,7 +116,10 @@ bool DequantizeRow(GgmlType type, const void* src, int64_t n, float* y) {
   return inference::DequantizeRow(type, src, y, n).ok();
 }
 
-bool IsRepackedType(GgmlType type) { return type == GgmlType::kQ8_0 || type == GgmlType::kQ4_0; }
+bool IsRepackedType(GgmlType type, int64_t cols) {
+  return type == GgmlType::kQ8_0 || type == GgmlType::kQ4_0 ||
+         (type == GgmlType::kF32 && cols > 0 && cols % kQK == 0);
+}
 
 size_t GroupBlockBytes(GgmlType type) {
   switch (type) {
@@ -124,8 +127,23 @@ size_t GroupBlockBytes(GgmlType type) {
       return kGroupBlockBytesQ8_0;
     case GgmlType::kQ4_0:
       return kGroupBlockBytesQ4_0;
+    case GgmlType::kF32:
+      return kGroupBlockBytesF32;
     default:
       return 0;
+  }
+}
+
+GroupDotFn GroupDotFor(const Kernels& k, GgmlType type) {
+  switch (type) {
+    case GgmlType::kQ8_0:
+      return k.group_dot_q8_0;
+    case GgmlType::kQ4_0:
+      return k.group_dot_q4_0;
+    case GgmlType::kF32:
+      return k.group_dot_f32;
+    default:
+      return nullptr;
   }
 }
 
@@ -138,6 +156,19 @@ void RepackGroups(GgmlType type, const uint8_t* src, int64_t rows, int64_t cols,
                   int64_t g_end, uint8_t* dst) {
   const int64_t nb = cols / kQK;
   const size_t gbb = GroupBlockBytes(type);
+  if (type == GgmlType::kF32) {
+    const float* f = reinterpret_cast<const float*>(src);
+    for (int64_t g = g_begin; g < g_end; ++g) {
+      float* out = reinterpret_cast<float*>(dst + static_cast<size_t>(g) * nb * gbb);
+      for (int64_t c = 0; c < cols; ++c) {
+        for (int r = 0; r < kRowGroup; ++r) {
+          const int64_t row = g * kRowGroup + r;
+          out[c * kRowGroup + r] = row < rows ? f[row * cols + c] : 0.0f;  // padding rows: 0
+        }
+      }
+    }
+    return;
+  }
   const bool q4 = type == GgmlType::kQ4_0;
   const size_t file_block = q4 ? sizeof(BlockQ4_0) : sizeof(BlockQ8_0);
   const int chunks = q4 ? kQK / 8 : kQK / 4;
@@ -165,6 +196,11 @@ void DequantizeRepackedRow(GgmlType type, const uint8_t* mat, int64_t cols, int6
   const size_t gbb = GroupBlockBytes(type);
   const int r = static_cast<int>(row % kRowGroup);
   const uint8_t* gp = mat + static_cast<size_t>(row / kRowGroup) * static_cast<size_t>(nb) * gbb;
+  if (type == GgmlType::kF32) {
+    const float* g = reinterpret_cast<const float*>(gp);
+    for (int64_t c = 0; c < cols; ++c) dst[c] = g[c * kRowGroup + r];
+    return;
+  }
   for (int64_t b = 0; b < nb; ++b, gp += gbb) {
     uint16_t dh;
     std::memcpy(&dh, gp + 2 * r, 2);

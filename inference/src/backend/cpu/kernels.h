@@ -32,14 +32,20 @@ constexpr int kRowGroup = 16;
 constexpr int kMaxGroupCols = 8;  // activation columns per micro-kernel call
 constexpr size_t kGroupBlockBytesQ8_0 = 2 * kRowGroup + kRowGroup * kQK;      // 544
 constexpr size_t kGroupBlockBytesQ4_0 = 2 * kRowGroup + kRowGroup * kQK / 2;  // 288
+// F32 matrices whose rows are whole blocks of 32 are repacked too (small models, where the
+// horizontal sum per row of the plain kernel costs as much as the row's multiply-adds): per group
+// block, 32 inputs c, each the kRowGroup rows' weights w[r][c] as 16 consecutive floats, so one
+// broadcast activation and one fused multiply-add update all 16 rows.
+constexpr size_t kGroupBlockBytesF32 = kRowGroup * kQK * sizeof(float);  // 2048
 
 // out[j * kRowGroup + r] = dot(row r of the group, activation row x + j * x_stride_bytes) for
-// r < kRowGroup and j < nx (1..kMaxGroupCols); nb = blocks per row; x holds ActQ8_0 blocks.
+// r < kRowGroup and j < nx (1..kMaxGroupCols); nb = blocks per row; x holds ActQ8_0 blocks
+// (floats for F32).
 using GroupDotFn = void (*)(int64_t nb, const uint8_t* group, const void* x,
                             size_t x_stride_bytes, int nx, float* out);
 
-// True for the types that are repacked (Q8_0, Q4_0).
-bool IsRepackedType(GgmlType type);
+// True for the types that are repacked (Q8_0, Q4_0, F32), for matrices of `cols` inputs.
+bool IsRepackedType(GgmlType type, int64_t cols);
 size_t GroupBlockBytes(GgmlType type);  // 0 for other types
 // Bytes of one repacked matrix of `rows` x `cols` (rows rounded up to kRowGroup).
 size_t RepackedMatrixBytes(GgmlType type, int64_t rows, int64_t cols);
@@ -72,6 +78,7 @@ struct Kernels {
   DotFn dot_q6_k;
   GroupDotFn group_dot_q8_0;  // repacked matrices (see above)
   GroupDotFn group_dot_q4_0;
+  GroupDotFn group_dot_f32;
   float (*dot_ff)(const float* a, const float* b, int64_t n);
   void (*axpy)(float a, const float* x, float* y, int64_t n);  // y += a * x
   // F16 KV cache: y += a * x (x in half), float -> half (round to nearest even).
@@ -89,6 +96,9 @@ struct Kernels {
 };
 
 constexpr int kAttnTile = 16;
+
+// The group kernel of a repacked type.
+GroupDotFn GroupDotFor(const Kernels& k, GgmlType type);
 
 const Kernels& GenericKernels();
 // nullptr when the processor lacks the instruction set (or the compiler could not build it).
