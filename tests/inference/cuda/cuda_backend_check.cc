@@ -30,6 +30,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <initializer_list>
 #include <random>
 #include <string>
 #include <vector>
@@ -97,21 +98,15 @@ std::vector<float> RunMatMul(Backend& b, const GgufTensor& t, const std::vector<
   return y;
 }
 
-// Two shapes: 256 x 1024 (a thread block per row: few rows) for every type and batch, and
-// 4608 x 512 (a warp per row) for the types of the 16-byte kernel at decode batches.
-void CheckMatMuls(Pair& p) {
-  std::mt19937 rng(7);
+// One shape: every type in `types` at every batch size in `batches`, against the CPU's exact
+// product.
+void CheckMatMulShape(Pair& p, std::mt19937& rng, int64_t rows, int64_t cols,
+                      std::initializer_list<GgmlType> types,
+                      std::initializer_list<int64_t> batches) {
   std::normal_distribution<float> dist(0.0f, 1.0f);
-  for (const bool tall : {false, true}) {
-  const int64_t rows = tall ? 4608 : 256, cols = tall ? 512 : 1024;
   std::vector<float> wf(static_cast<size_t>(rows * cols));
   for (auto& v : wf) v = dist(rng) * 0.05f;
-  for (GgmlType type : {GgmlType::kF32, GgmlType::kF16, GgmlType::kBF16, GgmlType::kQ8_0,
-                        GgmlType::kQ4_0, GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K}) {
-    if (tall && (type == GgmlType::kQ4_0 || type == GgmlType::kQ4_K ||
-                 type == GgmlType::kQ5_K || type == GgmlType::kQ6_K)) {
-      continue;
-    }
+  for (GgmlType type : types) {
     auto row_bytes = GgmlRowBytes(type, cols);
     std::vector<uint8_t> data(*row_bytes * rows);
     for (int64_t r = 0; r < rows; ++r) {
@@ -119,8 +114,7 @@ void CheckMatMuls(Pair& p) {
     }
     GgufTensor t{"check.weight", {uint64_t(cols), uint64_t(rows)}, type, 0, data.size(),
                  data.data(), uint64_t(rows * cols)};
-    for (int64_t n : {1, 8, 64}) {
-      if (tall && n == 64) continue;
+    for (int64_t n : batches) {
       std::vector<float> x(static_cast<size_t>(n * cols));
       for (auto& v : x) v = dist(rng);
       auto a = RunMatMul(*p.cpu, t, x, n, /*exact=*/true);
@@ -131,7 +125,18 @@ void CheckMatMuls(Pair& p) {
              MaxRelErr(a, b), n <= 8 || type == GgmlType::kF32 ? 1e-4 : 2e-2);
     }
   }
-  }
+}
+
+// 256 x 1024 (a thread block per row: few rows) for every type and batch; 4608 x 512 (a warp per
+// row) for the types of the 16-byte kernel at decode batches.
+void CheckMatMuls(Pair& p) {
+  std::mt19937 rng(7);
+  CheckMatMulShape(p, rng, 256, 1024,
+                   {GgmlType::kF32, GgmlType::kF16, GgmlType::kBF16, GgmlType::kQ8_0,
+                    GgmlType::kQ4_0, GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K},
+                   {1, 8, 64});
+  CheckMatMulShape(p, rng, 4608, 512,
+                   {GgmlType::kF32, GgmlType::kF16, GgmlType::kBF16, GgmlType::kQ8_0}, {1, 8});
 }
 
 // Device sampling against its host reference (inference/device_sampling.h): greedy and top-k
@@ -481,7 +486,7 @@ void CheckBatchedForward() {
     o.cuda_graphs = graphs;
     o.sampling = "host";
     auto m = Model::Load(SourceDir() + "/models/stories260K.gguf", o);
-    if (m.ok() && !(*m)->AllocateKvCache(n_seq * blocks_per_seq, 16).ok()) m = common::InternalError("kv");
+    if (m.ok() && !(*m)->AllocateKvCache(n_seq * blocks_per_seq, 16).ok()) m = common::InternalError("cannot allocate the KV cache");
     return m;
   };
   auto cpu = load("cpu", false), gpu = load("cuda", false), gpu_graphs = load("cuda", true),
