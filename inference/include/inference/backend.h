@@ -208,11 +208,11 @@ class Backend {
   // out[t] = sum_j weights[t][j] * y[t*k + j].
   virtual void MoeCombine(TensorView y, TensorView weights, TensorView out) = 0;
 
-  // Rows of a prompt chunk that the dense FFN takes at a time (arch/blocks.cc): its two
-  // [rows, n_ff] intermediates are a step's largest activations. The CPU keeps them small; a GPU
-  // wants whole chunks, so that each weight is read (and dequantized) once per step and its
-  // products are large enough for the tensor cores.
-  virtual int64_t FfnSliceRows() const { return 128; }
+  // Rows of a prompt chunk that the dense FFN takes at a time (arch/blocks.cc), for an FFN of
+  // n_ff units: its two [rows, n_ff] intermediates are a step's largest activations. The CPU
+  // keeps them small; a GPU wants whole chunks, so that each weight is read (and dequantized)
+  // once per step and its products are large enough for the tensor cores.
+  virtual int64_t FfnSliceRows(int64_t /*n_ff*/) const { return 128; }
 
   // --- Decode steps as graphs --------------------------------------------------------------------
   // Row counts (ascending) for which decode steps may be recorded once and replayed; empty when

@@ -72,7 +72,7 @@ Status DenseFfn(Backend& b, Activations& act, const FfnWeights& w, TensorView xn
   // [rows, n_ff] intermediates are the largest activations of a step, and slicing keeps them (and
   // resident memory) small on the CPU; re-reading the weights per slice costs little next to that
   // many rows' products there.
-  const int64_t slice = std::min(n, std::max<int64_t>(1, b.FfnSliceRows()));
+  const int64_t slice = std::min(n, std::max<int64_t>(1, b.FfnSliceRows(w.gate->rows)));
   ASSIGN_OR_RETURN(TensorView gate_buf, act.Take(slice, w.gate->rows));  // [slice, n_ff]
   ASSIGN_OR_RETURN(TensorView up_buf, act.Take(slice, w.up->rows));      // [slice, n_ff]
   for (int64_t r0 = 0; r0 < n; r0 += slice) {

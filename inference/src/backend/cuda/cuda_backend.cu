@@ -424,8 +424,14 @@ class CudaBackend final : public Backend {
     return common::OkStatus();
   }
 
-  // A whole prefill chunk (up to 4,096 rows) at once: one tensor-core product per weight.
-  int64_t FfnSliceRows() const override { return 4096; }
+  // A whole prefill chunk at once (one tensor-core product per weight), as long as the two
+  // intermediates stay within 256 MiB (an 8B model's 2,048-row chunk: one slice; a 70B's: two).
+  int64_t FfnSliceRows(int64_t n_ff) const override {
+    constexpr int64_t kBytes = int64_t{256} << 20;
+    return std::clamp<int64_t>(kBytes / (2 * static_cast<int64_t>(sizeof(float)) *
+                                         std::max<int64_t>(1, n_ff)),
+                               128, 4096);
+  }
 
   // --- Graphs ---------------------------------------------------------------------------------
   std::vector<int> GraphBuckets() const override {
