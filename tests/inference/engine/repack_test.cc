@@ -63,7 +63,7 @@ TEST_P(RepackTest, RepackedRowsDequantizeExactlyLikeTheFileRows) {
   const auto w = QuantizedMatrix(s.type, s.rows, s.cols, 7);
   const auto p = Repacked(s.type, w, s.rows, s.cols);
   EXPECT_EQ(p.size(), static_cast<size_t>((s.rows + kRowGroup - 1) / kRowGroup) *
-                          GroupBlockBytes(s.type) * (s.cols / kQK));
+                          GroupBlockBytes(s.type) * RepackedBlocks(s.cols));
   const size_t row_bytes = *GgmlRowBytes(s.type, s.cols);
   std::vector<float> want(s.cols), got(s.cols);
   for (int64_t r = 0; r < s.rows; ++r) {
@@ -81,7 +81,7 @@ TEST_P(RepackTest, GroupKernelsMatchPlainRowKernelsAndDoubleReference) {
   const auto w = QuantizedMatrix(s.type, s.rows, s.cols, 11);
   const auto p = Repacked(s.type, w, s.rows, s.cols);
   const size_t row_bytes = *GgmlRowBytes(s.type, s.cols);
-  const int64_t nb = s.cols / kQK;
+  const int64_t nb = RepackedBlocks(s.cols);
   const int64_t groups = (s.rows + kRowGroup - 1) / kRowGroup;
   std::vector<std::vector<float>> w_deq(s.rows, std::vector<float>(s.cols));
   for (int64_t r = 0; r < s.rows; ++r) {
@@ -92,8 +92,9 @@ TEST_P(RepackTest, GroupKernelsMatchPlainRowKernelsAndDoubleReference) {
     TypeTraits tt;
     ASSERT_TRUE(GetTypeTraits(*k, s.type, &tt));
     const DotFn dot = tt.dot;
-    const size_t act_bytes = ActivationBytes(tt.act, s.cols);
-    std::vector<uint8_t> acts(act_bytes * kMaxGroupCols);
+    // Rows padded to whole blocks (F32 rows of other lengths), the padding zero.
+    const size_t act_bytes = ActivationBytes(tt.act, RepackedBlocks(s.cols) * kQK);
+    std::vector<uint8_t> acts(act_bytes * kMaxGroupCols, 0);
     std::vector<std::vector<float>> x_deq;
     for (int j = 0; j < kMaxGroupCols; ++j) {
       const auto x = RandomVector(s.cols, 300 + j, 2.0f);
@@ -145,7 +146,8 @@ INSTANTIATE_TEST_SUITE_P(
                       Shape{GgmlType::kQ4_0, 1, 32}, Shape{GgmlType::kQ4_0, 15, 64},
                       Shape{GgmlType::kQ4_0, 37, 96}, Shape{GgmlType::kQ4_0, 48, 320},
                       Shape{GgmlType::kF32, 1, 32}, Shape{GgmlType::kF32, 17, 64},
-                      Shape{GgmlType::kF32, 37, 96}, Shape{GgmlType::kF32, 512, 64}),
+                      Shape{GgmlType::kF32, 37, 96}, Shape{GgmlType::kF32, 512, 64},
+                      Shape{GgmlType::kF32, 64, 172}, Shape{GgmlType::kF32, 5, 7}),
     ShapeName);
 
 // --- The backend over repacked weights ---------------------------------------------------------
@@ -200,6 +202,38 @@ TEST_P(RepackedBackendTest, MatMulMatchesPlainLoopsForPaddedGroupsAndColumnTiles
 }
 
 // A 3-D expert stack: each (token, slot) uses its expert's repacked matrix; tokens gathered.
+// F32 rows that are not whole blocks (100 inputs, padded to 128) compute exactly the plain sum,
+// also when the activation scratch still holds NaNs past the row from a previous product.
+TEST_P(RepackedBackendTest, PaddedF32RowsIgnoreWhateverFollowsTheActivations) {
+  if (GetParam() != GgmlType::kF32) GTEST_SKIP() << "only F32 rows are padded";
+  const auto wide = QuantizedMatrix(GgmlType::kF32, 37, 128, 5);
+  const auto narrow = QuantizedMatrix(GgmlType::kF32, 37, 100, 6);
+  const BackendWeight& w128 = Weight(wide, {128, 37});
+  const BackendWeight& w100 = Weight(narrow, {100, 37});
+  const auto wd = DequantizedMatrix(narrow, 37, 100);
+  for (int64_t n : {1, 9}) {
+    TensorView xn = Buffer(n, 128);
+    for (int64_t i = 0; i < n * 128; ++i) xn.data[i] = std::nanf("");
+    TensorView yn = Buffer(n, 37);
+    backend_->MatMul(w128, xn, yn);  // leaves NaNs in every activation row of the scratch
+    TensorView x = Buffer(n, 100);
+    const auto xv = RandomVector(n * 100, static_cast<uint32_t>(n), 1.5f);
+    std::memcpy(x.data, xv.data(), xv.size() * sizeof(float));
+    TensorView y = Buffer(n, 37);
+    backend_->MatMul(w100, x, y);
+    for (int64_t t = 0; t < n; ++t) {
+      for (int64_t o = 0; o < 37; ++o) {
+        double want = 0.0, mag = 0.0;
+        for (int64_t i = 0; i < 100; ++i) {
+          want += static_cast<double>(wd[o * 100 + i]) * xv[t * 100 + i];
+          mag += std::fabs(static_cast<double>(wd[o * 100 + i]) * xv[t * 100 + i]);
+        }
+        ASSERT_NEAR(y.data[t * 37 + o], want, 1e-5 * mag) << "n=" << n << " t=" << t << " o=" << o;
+      }
+    }
+  }
+}
+
 TEST_P(RepackedBackendTest, MoeMatMulOverRepackedExpertsUsesEachSlotsExpert) {
   constexpr int64_t kExperts = 3, kRows = 20, kCols = 64, kTokens = 5, kSlots = 2;
   const size_t mat_bytes = *GgmlRowBytes(GetParam(), kCols) * kRows;

@@ -627,13 +627,18 @@ class CpuBackend final : public Backend {
                           const std::vector<int64_t>& out_rows) {
     const TypeTraits& tt = w.traits;
     const int64_t n = static_cast<int64_t>(x_rows.size());
-    const size_t act_row = cpu::ActivationBytes(tt.act, w.cols);
+    // A repacked F32 row may end in zero-padded inputs (kernels.h): its activations get zeros
+    // there, so the padding contributes exactly 0.
+    const int64_t act_cols = w.packed ? cpu::RepackedBlocks(w.cols) * cpu::kQK : w.cols;
+    const size_t act_row = cpu::ActivationBytes(tt.act, act_cols);
     const size_t act_stride = (act_row + 63) / 64 * 64;
+    const size_t pad_bytes = act_row - cpu::ActivationBytes(tt.act, w.cols);  // F32 only
     uint8_t* act = act_scratch_.Get(act_stride * n);
     For(n, 4, double(n) * w.cols * 2, [&](int64_t b, int64_t e, int) {
       for (int64_t i = b; i < e; ++i) {
-        cpu::ConvertActivations(kernels_, tt.act, x.data + x_rows[i] * x.stride, w.cols,
-                                act + i * act_stride);
+        uint8_t* a = act + i * act_stride;
+        cpu::ConvertActivations(kernels_, tt.act, x.data + x_rows[i] * x.stride, w.cols, a);
+        if (pad_bytes > 0) std::memset(a + (act_row - pad_bytes), 0, pad_bytes);
       }
     });
     if (w.packed) return MatMulPacked(w, mat, act, act_stride, n, y, out_rows);
@@ -662,7 +667,7 @@ class CpuBackend final : public Backend {
                     int64_t n, TensorView y, const std::vector<int64_t>& out_rows) {
     if (n <= 0) return;
     const cpu::GroupDotFn dot = cpu::GroupDotFor(kernels_, w.type);
-    const int64_t nb = w.cols / cpu::kQK;
+    const int64_t nb = cpu::RepackedBlocks(w.cols);
     const size_t gbb = cpu::GroupBlockBytes(w.type);
     const uint8_t* base = w.Packed(mat);
     constexpr size_t kTileBytes = 384 << 10;  // well inside a 1 MiB L2, beside one weight group

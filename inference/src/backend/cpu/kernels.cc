@@ -118,7 +118,7 @@ bool DequantizeRow(GgmlType type, const void* src, int64_t n, float* y) {
 
 bool IsRepackedType(GgmlType type, int64_t cols) {
   return type == GgmlType::kQ8_0 || type == GgmlType::kQ4_0 ||
-         (type == GgmlType::kF32 && cols > 0 && cols % kQK == 0);
+         (type == GgmlType::kF32 && cols > 0);
 }
 
 size_t GroupBlockBytes(GgmlType type) {
@@ -149,21 +149,23 @@ GroupDotFn GroupDotFor(const Kernels& k, GgmlType type) {
 
 size_t RepackedMatrixBytes(GgmlType type, int64_t rows, int64_t cols) {
   const int64_t groups = (rows + kRowGroup - 1) / kRowGroup;
-  return static_cast<size_t>(groups) * static_cast<size_t>(cols / kQK) * GroupBlockBytes(type);
+  return static_cast<size_t>(groups) * static_cast<size_t>(RepackedBlocks(cols)) *
+         GroupBlockBytes(type);
 }
 
 void RepackGroups(GgmlType type, const uint8_t* src, int64_t rows, int64_t cols, int64_t g_begin,
                   int64_t g_end, uint8_t* dst) {
-  const int64_t nb = cols / kQK;
+  const int64_t nb = RepackedBlocks(cols);
   const size_t gbb = GroupBlockBytes(type);
   if (type == GgmlType::kF32) {
     const float* f = reinterpret_cast<const float*>(src);
     for (int64_t g = g_begin; g < g_end; ++g) {
       float* out = reinterpret_cast<float*>(dst + static_cast<size_t>(g) * nb * gbb);
-      for (int64_t c = 0; c < cols; ++c) {
+      for (int64_t c = 0; c < nb * kQK; ++c) {
         for (int r = 0; r < kRowGroup; ++r) {
           const int64_t row = g * kRowGroup + r;
-          out[c * kRowGroup + r] = row < rows ? f[row * cols + c] : 0.0f;  // padding rows: 0
+          // Padding rows and padding inputs: 0.
+          out[c * kRowGroup + r] = row < rows && c < cols ? f[row * cols + c] : 0.0f;
         }
       }
     }
@@ -192,7 +194,7 @@ void RepackGroups(GgmlType type, const uint8_t* src, int64_t rows, int64_t cols,
 
 void DequantizeRepackedRow(GgmlType type, const uint8_t* mat, int64_t cols, int64_t row,
                            float* dst) {
-  const int64_t nb = cols / kQK;
+  const int64_t nb = RepackedBlocks(cols);
   const size_t gbb = GroupBlockBytes(type);
   const int r = static_cast<int>(row % kRowGroup);
   const uint8_t* gp = mat + static_cast<size_t>(row / kRowGroup) * static_cast<size_t>(nb) * gbb;

@@ -32,10 +32,11 @@ constexpr int kRowGroup = 16;
 constexpr int kMaxGroupCols = 8;  // activation columns per micro-kernel call
 constexpr size_t kGroupBlockBytesQ8_0 = 2 * kRowGroup + kRowGroup * kQK;      // 544
 constexpr size_t kGroupBlockBytesQ4_0 = 2 * kRowGroup + kRowGroup * kQK / 2;  // 288
-// F32 matrices whose rows are whole blocks of 32 are repacked too (small models, where the
-// horizontal sum per row of the plain kernel costs as much as the row's multiply-adds): per group
-// block, 32 inputs c, each the kRowGroup rows' weights w[r][c] as 16 consecutive floats, so one
-// broadcast activation and one fused multiply-add update all 16 rows.
+// F32 matrices are repacked too (small models, where the horizontal sum per row of the plain
+// kernel costs as much as the row's multiply-adds): per group block, 32 inputs c, each the
+// kRowGroup rows' weights w[r][c] as 16 consecutive floats, so one broadcast activation and one
+// fused multiply-add update all 16 rows. A row that is not whole blocks is padded with zero
+// weights to RepackedBlocks(cols) blocks, and its activations with zeros (MatMulRowsGathered).
 constexpr size_t kGroupBlockBytesF32 = kRowGroup * kQK * sizeof(float);  // 2048
 
 // out[j * kRowGroup + r] = dot(row r of the group, activation row x + j * x_stride_bytes) for
@@ -46,6 +47,8 @@ using GroupDotFn = void (*)(int64_t nb, const uint8_t* group, const void* x,
 
 // True for the types that are repacked (Q8_0, Q4_0, F32), for matrices of `cols` inputs.
 bool IsRepackedType(GgmlType type, int64_t cols);
+// Blocks of 32 inputs per repacked row (the last one zero-padded for F32).
+inline int64_t RepackedBlocks(int64_t cols) { return (cols + kQK - 1) / kQK; }
 size_t GroupBlockBytes(GgmlType type);  // 0 for other types
 // Bytes of one repacked matrix of `rows` x `cols` (rows rounded up to kRowGroup).
 size_t RepackedMatrixBytes(GgmlType type, int64_t rows, int64_t cols);
