@@ -202,38 +202,6 @@ TEST_P(RepackedBackendTest, MatMulMatchesPlainLoopsForPaddedGroupsAndColumnTiles
 }
 
 // A 3-D expert stack: each (token, slot) uses its expert's repacked matrix; tokens gathered.
-// F32 rows that are not whole blocks (100 inputs, padded to 128) compute exactly the plain sum,
-// also when the activation scratch still holds NaNs past the row from a previous product.
-TEST_P(RepackedBackendTest, PaddedF32RowsIgnoreWhateverFollowsTheActivations) {
-  if (GetParam() != GgmlType::kF32) GTEST_SKIP() << "only F32 rows are padded";
-  const auto wide = QuantizedMatrix(GgmlType::kF32, 37, 128, 5);
-  const auto narrow = QuantizedMatrix(GgmlType::kF32, 37, 100, 6);
-  const BackendWeight& w128 = Weight(wide, {128, 37});
-  const BackendWeight& w100 = Weight(narrow, {100, 37});
-  const auto wd = DequantizedMatrix(narrow, 37, 100);
-  for (int64_t n : {1, 9}) {
-    TensorView xn = Buffer(n, 128);
-    for (int64_t i = 0; i < n * 128; ++i) xn.data[i] = std::nanf("");
-    TensorView yn = Buffer(n, 37);
-    backend_->MatMul(w128, xn, yn);  // leaves NaNs in every activation row of the scratch
-    TensorView x = Buffer(n, 100);
-    const auto xv = RandomVector(n * 100, static_cast<uint32_t>(n), 1.5f);
-    std::memcpy(x.data, xv.data(), xv.size() * sizeof(float));
-    TensorView y = Buffer(n, 37);
-    backend_->MatMul(w100, x, y);
-    for (int64_t t = 0; t < n; ++t) {
-      for (int64_t o = 0; o < 37; ++o) {
-        double want = 0.0, mag = 0.0;
-        for (int64_t i = 0; i < 100; ++i) {
-          want += static_cast<double>(wd[o * 100 + i]) * xv[t * 100 + i];
-          mag += std::fabs(static_cast<double>(wd[o * 100 + i]) * xv[t * 100 + i]);
-        }
-        ASSERT_NEAR(y.data[t * 37 + o], want, 1e-5 * mag) << "n=" << n << " t=" << t << " o=" << o;
-      }
-    }
-  }
-}
-
 TEST_P(RepackedBackendTest, MoeMatMulOverRepackedExpertsUsesEachSlotsExpert) {
   constexpr int64_t kExperts = 3, kRows = 20, kCols = 64, kTokens = 5, kSlots = 2;
   const size_t mat_bytes = *GgmlRowBytes(GetParam(), kCols) * kRows;
@@ -328,6 +296,41 @@ int64_t MappedRssBytes(const std::string& path) {
     }
   }
   return kb * 1024;
+}
+
+// F32 rows that are not whole blocks (100 inputs, padded to 128) compute exactly the plain sum,
+// also when the activation scratch still holds NaNs past the row from a previous product.
+class PaddedF32Test : public ::testing::Test, protected test_util::BackendFixture {
+ protected:
+  void SetUp() override { CreateBackend(); }
+};
+
+TEST_F(PaddedF32Test, PaddedRowsIgnoreWhateverFollowsTheActivations) {
+  const auto wide = RandomVector(37 * 128, 5, 0.5f);
+  const auto narrow = RandomVector(37 * 100, 6, 0.5f);
+  const BackendWeight& w128 = UploadF32(wide, {128, 37});
+  const BackendWeight& w100 = UploadF32(narrow, {100, 37});
+  for (int64_t n : {1, 9}) {
+    TensorView xn = Buffer(n, 128);
+    for (int64_t i = 0; i < n * 128; ++i) xn.data[i] = std::nanf("");
+    TensorView yn = Buffer(n, 37);
+    backend_->MatMul(w128, xn, yn);  // leaves NaNs in every activation row of the scratch
+    TensorView x = Buffer(n, 100);
+    const auto xv = RandomVector(n * 100, static_cast<uint32_t>(n), 1.5f);
+    std::memcpy(x.data, xv.data(), xv.size() * sizeof(float));
+    TensorView y = Buffer(n, 37);
+    backend_->MatMul(w100, x, y);
+    for (int64_t t = 0; t < n; ++t) {
+      for (int64_t o = 0; o < 37; ++o) {
+        double want = 0.0, mag = 0.0;
+        for (int64_t i = 0; i < 100; ++i) {
+          want += static_cast<double>(narrow[o * 100 + i]) * xv[t * 100 + i];
+          mag += std::fabs(static_cast<double>(narrow[o * 100 + i]) * xv[t * 100 + i]);
+        }
+        ASSERT_NEAR(y.data[t * 37 + o], want, 1e-5 * mag) << "n=" << n << " t=" << t << " o=" << o;
+      }
+    }
+  }
 }
 
 // After loading a Q8_0 / Q4_0 model from a file, the repacked copies are the only resident copy:
