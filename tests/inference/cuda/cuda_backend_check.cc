@@ -359,6 +359,26 @@ void CheckSyntheticGreedy(const std::string& name, const std::string& path, Mode
               equal ? "ok" : must_equal ? "FAIL" : "differs (reported)");
 }
 
+// One synthetic model file on CUDA beside its float64 reference logits for both token lists.
+struct ArchRun {
+  std::vector<std::vector<double>> ref_short, ref_long;
+  std::unique_ptr<Model> model;
+};
+common::StatusOr<ArchRun> PrepareArchRun(const SynthConfig& config, const std::string& path,
+                                         const std::vector<int32_t>& short_tokens,
+                                         const std::vector<int32_t>& long_tokens) {
+  RETURN_IF_ERROR(SynthesizeToFile(config, nullptr, path));
+  ArchRun run;
+  ASSIGN_OR_RETURN(run.ref_short, testing::ReferenceLogits(path, short_tokens, false));
+  ASSIGN_OR_RETURN(run.ref_long, testing::ReferenceLogits(path, long_tokens, false));
+  ModelOptions o;
+  o.backend = "cuda";
+  o.kv_cache_type = "f32";
+  ASSIGN_OR_RETURN(run.model, Model::Load(path, o));
+  RETURN_IF_ERROR(run.model->AllocateKvCache(8, 16));
+  return run;
+}
+
 void CheckArchitectures() {
   auto archs = testing::ReferenceArchitectures();
   if (!archs.ok()) { std::printf("architectures: %s\n", archs.status().ToString().c_str()); ++failures; return; }
@@ -373,29 +393,19 @@ void CheckArchitectures() {
       config.type = type;
       const std::string path = "/tmp/cuda_check_" + ac.name + "_" + GgmlTypeName(type) + "_" +
                                std::to_string(getpid()) + ".gguf";
-      Status st = SynthesizeToFile(config, nullptr, path);
-      auto ref_short = st.ok() ? testing::ReferenceLogits(path, short_tokens, false)
-                               : common::StatusOr<std::vector<std::vector<double>>>(st);
-      auto ref_long = ref_short.ok() ? testing::ReferenceLogits(path, long_tokens, false)
-                                     : ref_short;
-      ModelOptions o;
-      o.backend = "cuda";
-      o.kv_cache_type = "f32";
-      auto model = ref_long.ok() ? Model::Load(path, o)
-                                 : common::StatusOr<std::unique_ptr<Model>>(ref_long.status());
-      if (model.ok()) st = (*model)->AllocateKvCache(8, 16);
-      if (!model.ok() || !st.ok()) {
+      auto run = PrepareArchRun(config, path, short_tokens, long_tokens);
+      if (!run.ok()) {
         std::remove(path.c_str());
-        std::printf("%s: %s\n", name.c_str(),
-                    (model.ok() ? st : model.status()).ToString().c_str());
+        std::printf("%s: %s\n", name.c_str(), run.status().ToString().c_str());
         ++failures;
         continue;
       }
-      const LogitError a = CompareLogits(**model, short_tokens, {5, 1, 1, 1, 1}, *ref_short);
-      const LogitError b = CompareLogits(**model, long_tokens, {80}, *ref_long);
+      Model& model = *run->model;
+      const LogitError a = CompareLogits(model, short_tokens, {5, 1, 1, 1, 1}, run->ref_short);
+      const LogitError b = CompareLogits(model, long_tokens, {80}, run->ref_long);
       if (type == GgmlType::kF32 || type == GgmlType::kF16 || type == GgmlType::kBF16 ||
           type == GgmlType::kQ8_0) {
-        CheckSyntheticGreedy(name, path, **model, type != GgmlType::kQ8_0);
+        CheckSyntheticGreedy(name, path, model, type != GgmlType::kQ8_0);
       }
       std::remove(path.c_str());
       for (const LogitError* e : {&a, &b}) {
@@ -417,8 +427,26 @@ void CheckArchitectures() {
   }
 }
 
+// The recorded stories260K cases: each prompt's ids and its greedy continuation.
+struct GreedyCase {
+  std::vector<int32_t> prompt, want;
+};
+std::vector<GreedyCase> GreedyCases() {
+  std::ifstream in(SourceDir() + "/tests/data/tinyllamas/stories260K.greedy.jsonl");
+  std::vector<GreedyCase> cases;
+  std::string line;
+  while (std::getline(in, line)) {
+    auto j = common::Json::Parse(line);
+    if (!j.ok()) continue;
+    GreedyCase c;
+    for (const auto& v : j->Find("prompt_ids")->as_array()) c.prompt.push_back(int32_t(v.as_int()));
+    for (const auto& v : j->Find("greedy_ids")->as_array()) c.want.push_back(int32_t(v.as_int()));
+    cases.push_back(std::move(c));
+  }
+  return cases;
+}
+
 void CheckGreedy() {
-  const std::string dir = SourceDir() + "/tests/data/tinyllamas/";
   ModelOptions o;
   o.backend = "cuda";
   auto model = Model::Load(SourceDir() + "/models/stories260K.gguf", o);
@@ -426,16 +454,8 @@ void CheckGreedy() {
   Model& m = **model;
   const int block = 16;
   (void)m.AllocateKvCache(64, block);
-  std::ifstream in(dir + "stories260K.greedy.jsonl");
-  std::string line;
   int cases = 0, equal = 0;
-  while (std::getline(in, line)) {
-    auto j = common::Json::Parse(line);
-    if (!j.ok()) continue;
-    std::vector<int32_t> ids;
-    for (const auto& v : j->Find("prompt_ids")->as_array()) ids.push_back(int32_t(v.as_int()));
-    std::vector<int32_t> want;
-    for (const auto& v : j->Find("greedy_ids")->as_array()) want.push_back(int32_t(v.as_int()));
+  for (const auto& [ids, want] : GreedyCases()) {
     std::vector<int32_t> table(64);
     for (int i = 0; i < 64; ++i) table[i] = i;
     std::vector<int32_t> got;
@@ -465,16 +485,8 @@ void CheckGreedy() {
 // through Model::Forward on the CPU backend and on CUDA (graphs off and on); per step the largest
 // logit difference and the rows whose argmax differs. Also each sequence alone on CUDA.
 void CheckBatchedForward() {
-  const std::string dir = SourceDir() + "/tests/data/tinyllamas/";
   std::vector<std::vector<int32_t>> prompts;
-  std::ifstream in(dir + "stories260K.greedy.jsonl");
-  std::string line;
-  while (std::getline(in, line)) {
-    auto j = common::Json::Parse(line);
-    if (!j.ok()) continue;
-    prompts.emplace_back();
-    for (const auto& v : j->Find("prompt_ids")->as_array()) prompts.back().push_back(int32_t(v.as_int()));
-  }
+  for (const GreedyCase& c : GreedyCases()) prompts.push_back(c.prompt);
   const int n_seq = static_cast<int>(prompts.size()), blocks_per_seq = 8, steps = 24;
   std::vector<std::vector<int32_t>> tables(n_seq);
   for (int i = 0; i < n_seq; ++i) {
@@ -541,7 +553,6 @@ void CheckBatchedForward() {
 // bucket) on and off, sampling on the device and on the host; every sequence must equal its
 // recorded ids.
 void CheckEngineBatched(int tensor_parallel = 1) {
-  const std::string dir = SourceDir() + "/tests/data/tinyllamas/";
   for (int mode = 0; mode < 4; ++mode) {
     const bool graphs = mode < 2;
     ModelOptions o;
@@ -559,17 +570,12 @@ void CheckEngineBatched(int tensor_parallel = 1) {
     eo.scheduler.max_prefill_chunk = 256;
     auto engine = Engine::Create(model->get(), std::move(eo));
     if (!engine.ok()) { ++failures; return; }
-    std::ifstream in(dir + "stories260K.greedy.jsonl");
-    std::string line;
     std::vector<std::vector<int32_t>> want;
     std::vector<std::unique_ptr<GenerationStream>> streams;
-    while (std::getline(in, line)) {
-      auto j = common::Json::Parse(line);
-      if (!j.ok()) continue;
+    for (const GreedyCase& c : GreedyCases()) {
       GenerateRequest r;
-      for (const auto& v : j->Find("prompt_ids")->as_array()) r.prompt.push_back(int32_t(v.as_int()));
-      want.emplace_back();
-      for (const auto& v : j->Find("greedy_ids")->as_array()) want.back().push_back(int32_t(v.as_int()));
+      r.prompt = c.prompt;
+      want.push_back(c.want);
       r.sampling.temperature = 0;
       r.max_tokens = static_cast<int>(want.back().size());
       r.ignore_eos = true;

@@ -123,6 +123,12 @@ struct Scratch {
   }
 };
 
+// A sequence of the current step whose prefill attention runs on cuBLAS (GemmAttention).
+struct GemmSequence {
+  int32_t index;  // in the step's sequences (its block table on the device)
+  int32_t first_row, n_tokens, start_pos;
+};
+
 class CudaBackend final : public Backend {
  public:
   ~CudaBackend() override {
@@ -379,9 +385,10 @@ class CudaBackend final : public Backend {
     }
     const std::vector<int32_t>& tiles = plan.tiles;
     gemm_sequences_.clear();
-    for (int32_t i : plan.gemm_sequences) gemm_sequences_.push_back(step.sequences[i]);
-    for (auto& g : gemm_sequences_) g.block_table = {};
-    gemm_sequence_index_ = plan.gemm_sequences;
+    for (int32_t i : plan.gemm_sequences) {
+      const StepSequence& q = step.sequences[i];
+      gemm_sequences_.push_back({i, q.first_row, q.n_tokens, q.start_pos});
+    }
     std::vector<int32_t> logit_rows(step.logit_rows.begin(), step.logit_rows.end());
     if (padded) {
       logit_rows.resize(static_cast<size_t>(n), 0);
@@ -535,7 +542,7 @@ class CudaBackend final : public Backend {
           w_scratch_.Get(static_cast<size_t>(w.rows * w.cols) * sizeof(__nv_bfloat16), &error_));
       if (scratch == nullptr) return;
       Check(cuda::LaunchDequantizeToBf16(w, 0, scratch, stream_), "MatMul (dequantize to bf16)",
-            w.type);
+            weight.type);
       wb = scratch;
     }
     auto* xb = static_cast<__nv_bfloat16*>(
@@ -584,7 +591,7 @@ class CudaBackend final : public Backend {
       const int n = static_cast<int>(std::min<int64_t>(cuda::kMaxMatVecBatch, x.rows - r));
       Check(cuda::LaunchMatVec(w, x.data + r * x.stride, x.stride, n, y.data + r * y.stride,
                                y.stride, stream_),
-            "MatMulExact", w.type);
+            "MatMulExact", weight.type);
     }
   }
   void AddBias(const BackendWeight& b, TensorView y) override {
@@ -604,7 +611,7 @@ class CudaBackend final : public Backend {
                         p.n_head_kv * p.head_dim_v, stream_);
     if (!gemm_sequences_.empty() && p.head_dim_k <= cuda::kMaxFlashHeadDim &&
         p.head_dim_v <= cuda::kMaxFlashHeadDim) {
-      for (size_t i = 0; i < gemm_sequences_.size(); ++i) GemmAttention(p, i, q, out);
+      for (const GemmSequence& sq : gemm_sequences_) GemmAttention(p, sq, q, out);
       if (n_tiles_ > 0) {
         Check(cuda::LaunchFlashPrefill(kv_, p, arrays_, tiles_, n_tiles_, q, out, stream_),
               "PagedAttention (flash prefill)", GgmlType::kF32);
@@ -625,8 +632,8 @@ class CudaBackend final : public Backend {
   // Prefill attention of one long sequence (gemm_sequences_[i]) with tensor cores: K/V and Q to
   // head-major bf16, then per key/value head group scores = scale Q K^T (all positions), causal
   // softmax to bf16, out = P V written straight into the sequence's output rows.
-  void GemmAttention(const AttentionParams& p, size_t i, TensorView q, TensorView out) {
-    const StepSequence& sq = gemm_sequences_[i];
+  void GemmAttention(const AttentionParams& p, const GemmSequence& sq, TensorView q,
+                     TensorView out) {
     const int n = sq.n_tokens, n_pos = sq.start_pos + sq.n_tokens;
     const int dk = p.head_dim_k, dv = p.head_dim_v, group = p.n_head / p.n_head_kv;
     auto align = [](size_t b) { return (b + 255) / 256 * 256; };
@@ -643,8 +650,8 @@ class CudaBackend final : public Backend {
     auto* qc = reinterpret_cast<__nv_bfloat16*>(base + kc_bytes + vc_bytes);
     auto* sc = reinterpret_cast<float*>(base + kc_bytes + vc_bytes + qc_bytes);
     auto* pr = reinterpret_cast<__nv_bfloat16*>(base + kc_bytes + vc_bytes + qc_bytes + sc_bytes);
-    cuda::LaunchGatherKvBf16(kv_, p.layer, arrays_, gemm_sequence_index_[i], n_pos, p.n_head_kv,
-                             dk, dv, kc, vc, stream_);
+    cuda::LaunchGatherKvBf16(kv_, p.layer, arrays_, sq.index, n_pos, p.n_head_kv, dk, dv, kc, vc,
+                             stream_);
     cuda::LaunchQHeadsBf16(q, sq.first_row, n, p.n_head, dk, qc, stream_);
     Check(true, "PagedAttention (GEMM prefill: to bf16)", GgmlType::kF32);
     const float zero = 0.0f, one = 1.0f;
@@ -678,8 +685,7 @@ class CudaBackend final : public Backend {
       error_ = common::InternalError(std::string("cuBLAS attention (") + what +
                                      ") failed with status " + std::to_string(st));
     }
-    Mark(st == CUBLAS_STATUS_SUCCESS ? "PagedAttention (GEMM prefill: cuBLAS)" : "(failed)",
-         GgmlType::kF32);
+    Mark("PagedAttention (GEMM prefill: cuBLAS)", GgmlType::kF32);
   }
 
   void SiluMul(TensorView gate, TensorView up, TensorView out) override {
@@ -792,7 +798,7 @@ class CudaBackend final : public Backend {
       return;
     }
     cudaEventRecord(e, stream_);
-    marks_.push_back({std::string(op) + " " + WeightTypeName(type), e});
+    marks_.push_back({std::string(op) + " " + GgmlTypeName(type), e});
   }
   // After a stream synchronize: the marks since the last step start are complete.
   void CollectProfile() {
@@ -824,9 +830,6 @@ class CudaBackend final : public Backend {
                    static_cast<long long>(tc.second), ms, 1000.0 * ms / tc.second,
                    100.0 * ms / sum);
     }
-  }
-  static const char* WeightTypeName(GgmlType type) {
-    return type == cuda::kQ8_0Grouped ? "Q8_0" : GgmlTypeName(type);
   }
 
   // Keeps the first failure of an op (unsupported type or launch error).
@@ -866,12 +869,10 @@ class CudaBackend final : public Backend {
   GraphSchedule graph_schedule_;
   std::map<int, cudaGraphExec_t> graphs_;
   int flash_min_rows_ = 0;
-  // Prefill attention with cuBLAS: sequences of the current step (block tables not kept) and
-  // their indices in it.
+  // Prefill attention with cuBLAS: the sequences of the current step that take it.
   static constexpr int kMaxGemmAttentionPositions = 8192;
   int gemm_attention_min_rows_ = 0;
-  std::vector<StepSequence> gemm_sequences_;
-  std::vector<int32_t> gemm_sequence_index_;
+  std::vector<GemmSequence> gemm_sequences_;
   const int32_t* tiles_ = nullptr;  // flash prefill tiles of the current step (device)
   int64_t n_tiles_ = 0;
   std::vector<uint8_t> sample_host_;

@@ -32,7 +32,7 @@ __global__ void matvec_kernel(const uint8_t* w, int64_t rows, int64_t cols, int6
 // the warp) and the matching activations as float4s. Float weights (F32, F16, BF16) and grouped
 // Q8_0; rows of whole 16-byte vectors, 16-byte aligned activations (LaunchMatVec checks).
 template <GgmlType T>
-struct Vec16;  // elements per 16 bytes; Unpack(v, k, f) writes them as floats
+struct Vec16;  // kElems: elements per 16 bytes (Convert16 writes them as floats)
 
 template <>
 struct Vec16<GgmlType::kF32> {
